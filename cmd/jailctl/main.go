@@ -1,0 +1,48 @@
+// Command jailctl is the admin's tool for jailsh: it checks the policy and
+// runs jails. See jailctl(8).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/jailsh/jailsh/jail"
+)
+
+// Set at build time, as for jailsh.
+var (
+	policyDir  = "/etc/jailsh"
+	syslogAddr = ""
+)
+
+const usage = `usage: jailctl COMMAND [OPTIONS]
+
+Commands:
+  check [--dir DIR] [--user NAME]   validate the policy, or print one user's effective policy
+  run [--policy FILE] [-- CMD...]   run a jail as the calling user
+`
+
+func main() {
+	if jail.IsInit() {
+		jail.RunInit()
+	}
+	os.Exit(dispatch(os.Args[1:]))
+}
+
+func dispatch(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "check":
+		return runCheck(args[1:])
+	case "run":
+		return runRun(args[1:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "jailctl: unknown command %q\n%s", args[0], usage)
+	return 2
+}

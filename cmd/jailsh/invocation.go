@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Modes of a session, as audited.
+const (
+	modeLogin   = "login"   // an interactive shell
+	modeCommand = "command" // jailsh -c CMD, as sshd runs `ssh host CMD`
+	modeForced  = "forced"  // sshd's ForceCommand, with SSH_ORIGINAL_COMMAND
+)
+
+// invocation is how jailsh was called.
+type invocation struct {
+	mode    string
+	login   bool   // start the shell as a login shell
+	command string // for modeCommand and modeForced
+}
+
+// parseInvocation interprets argv as login(1), su(1) and sshd call a login
+// shell: "-jailsh" for a login, "jailsh -c CMD" for a command. Under
+// ForceCommand, sshd runs the forced command "jailsh" through the user's
+// shell and puts what the user asked for in SSH_ORIGINAL_COMMAND.
+func parseInvocation(argv []string, originalCommand string, haveOriginal bool) (invocation, error) {
+	inv := invocation{mode: modeLogin}
+	if len(argv) > 0 && strings.HasPrefix(argv[0], "-") {
+		inv.login = true
+	}
+	args := argv[1:]
+	for len(args) > 0 {
+		switch args[0] {
+		case "-l", "--login":
+			inv.login = true
+			args = args[1:]
+		case "-i":
+			args = args[1:]
+		case "-c":
+			if len(args) < 2 {
+				return inv, fmt.Errorf("option -c needs a command")
+			}
+			inv.mode, inv.command = modeCommand, args[1]
+			// bash would take further arguments as $0, $1, ...; sshd and su
+			// never pass any, so they are an error rather than guessed at.
+			if len(args) > 2 {
+				return inv, fmt.Errorf("unexpected arguments after -c COMMAND: %q", args[2:])
+			}
+			args = nil
+		default:
+			return inv, fmt.Errorf("unsupported argument %q: jailsh takes only -c COMMAND, -l and -i", args[0])
+		}
+	}
+	// With jailsh as both the login shell and the ForceCommand, sshd runs
+	// "jailsh -c jailsh"; that is the forced case too.
+	if inv.mode == modeCommand && isJailshCommand(inv.command) {
+		inv.mode, inv.command = modeLogin, ""
+	}
+	if inv.mode == modeLogin && haveOriginal {
+		inv.mode = modeForced
+		inv.command = originalCommand
+		if originalCommand == "" {
+			inv.login = true
+		}
+	}
+	return inv, nil
+}
+
+func isJailshCommand(cmd string) bool {
+	cmd = strings.TrimSpace(cmd)
+	return !strings.ContainsAny(cmd, " \t\n;&|<>$`'\"") && filepath.Base(cmd) == "jailsh"
+}
+
+// shellArgv returns argv for the jail's shell.
+func (inv invocation) shellArgv(shell string) []string {
+	if inv.command != "" {
+		return []string{shell, "-c", inv.command}
+	}
+	if inv.login {
+		return []string{"-" + filepath.Base(shell)}
+	}
+	return []string{shell}
+}

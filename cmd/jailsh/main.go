@@ -1,0 +1,137 @@
+// Command jailsh is a login shell that puts the user in a jail: an
+// unprivileged user namespace in which the user is root, with the root
+// filesystem the admin's policy assigns and private PID, mount, UTS, IPC
+// and network views. See jailsh(8).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/jailsh/jailsh/jail"
+	"github.com/jailsh/jailsh/policy"
+)
+
+// Set at build time with -ldflags "-X main.policyDir=...". Only the build
+// chooses them: a login shell must take nothing from the user that picks
+// or changes the user's policy.
+var (
+	policyDir  = "/etc/jailsh"
+	syslogAddr = "" // a unixgram socket path; empty for the system's /dev/log
+)
+
+const passwdFile = "/etc/passwd"
+
+func main() {
+	if jail.IsInit() {
+		jail.RunInit()
+	}
+	os.Exit(run())
+}
+
+func run() int {
+	start := time.Now()
+	ev := jail.Event{UID: os.Getuid(), PID: os.Getpid(), Mode: modeLogin}
+
+	// Sessions must be audited, so a login that cannot be is refused.
+	auditor, err := jail.OpenSyslog(syslogAddr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "jailsh: login refused: cannot open syslog: %v\n", err)
+		return 1
+	}
+	defer auditor.Close()
+
+	refuse := func(err error) int {
+		ev.Kind, ev.Reason = jail.EventRefuse, err.Error()
+		if aerr := auditor.Audit(ev); aerr != nil {
+			fmt.Fprintf(os.Stderr, "jailsh: write audit record: %v\n", aerr)
+		}
+		fmt.Fprintf(os.Stderr, "jailsh: login refused: %v\n", err)
+		return 1
+	}
+
+	orig, haveOrig := os.LookupEnv("SSH_ORIGINAL_COMMAND")
+	inv, err := parseInvocation(os.Args, orig, haveOrig)
+	ev.Mode, ev.Command = inv.mode, inv.command
+	if err != nil {
+		return refuse(err)
+	}
+	spec, j, err := prepare(ev.UID, inv)
+	if j != nil {
+		ev.User, ev.Root = j.User.Name, j.Root
+	}
+	if err != nil {
+		return refuse(err)
+	}
+	sess, err := jail.Start(spec)
+	if err != nil {
+		return refuse(fmt.Errorf("start jail: %w", err))
+	}
+
+	ev.Kind = jail.EventStart
+	if err := auditor.Audit(ev); err != nil {
+		// The jail runs already; ending it here would lose the user's
+		// work for a log line, so the failure is reported and it goes on.
+		fmt.Fprintf(os.Stderr, "jailsh: write audit record: %v\n", err)
+	}
+	code := sess.Wait()
+	ev.Kind, ev.Status, ev.Duration = jail.EventEnd, code, time.Since(start)
+	_ = auditor.Audit(ev)
+	return code
+}
+
+// prepare finds the user from the real uid, reads the policy and returns
+// the jail's spec. The *policy.Jail is returned, when known, for the audit
+// record even when err is set.
+func prepare(uid int, inv invocation) (*jail.Spec, *policy.Jail, error) {
+	u, err := policy.LookupUID(passwdFile, uid)
+	if err != nil {
+		return nil, nil, err
+	}
+	partial := &policy.Jail{User: *u}
+	if uid == 0 {
+		return nil, partial, errors.New("jailsh does not jail root: root in the jail would own the host's root-owned files")
+	}
+	pol, err := policy.LoadForUser(policyDir, u.Name, policy.Options{Trusted: true})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, partial, fmt.Errorf("no jail policy: %w", err)
+		}
+		return nil, partial, err
+	}
+	j, err := pol.Resolve(*u)
+	if err != nil {
+		return nil, partial, err
+	}
+	if err := checkRoot(j); err != nil {
+		return nil, j, err
+	}
+	env := policy.BuildEnv(j, os.Environ())
+	return jail.NewSpec(j, j.Shell, inv.shellArgv(j.Shell), env), j, nil
+}
+
+// checkRoot checks that the root filesystem exists and only root can
+// change it, as sshd checks a ChrootDirectory, and that the home exists.
+func checkRoot(j *policy.Jail) error {
+	if j.Root != policy.RootTmpfs {
+		fi, err := os.Stat(j.Root)
+		if err != nil {
+			return fmt.Errorf("root filesystem %s of user %s is missing: %w", j.Root, j.User.Name, errors.Unwrap(err))
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("root filesystem %s of user %s is not a folder", j.Root, j.User.Name)
+		}
+		if err := policy.CheckTrustedPath(j.Root); err != nil {
+			return fmt.Errorf("untrusted root filesystem: %w", err)
+		}
+	}
+	if j.Home {
+		if fi, err := os.Stat(j.User.Home); err != nil || !fi.IsDir() {
+			return fmt.Errorf("home folder %s of user %s is missing; create it, or set home = false", j.User.Home, j.User.Name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package jail
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	gsyslog "github.com/hashicorp/go-syslog"
+)
+
+// maxAuditCommand bounds the command in an audit line; syslog daemons cut
+// messages at 1 to 8 KiB, and a cut in the middle would lose the status.
+const maxAuditCommand = 256
+
+// Event kinds.
+const (
+	EventStart  = "start"
+	EventEnd    = "end"
+	EventRefuse = "refuse"
+)
+
+// Event is one audit record of a session.
+type Event struct {
+	Kind     string
+	User     string
+	UID      int
+	Mode     string // login, command, forced or run
+	Root     string
+	Command  string
+	PID      int // host PID of the outer jailsh process
+	Status   int // exit code; EventEnd only
+	Duration time.Duration
+	Reason   string // EventRefuse only
+}
+
+// String formats e as key=value pairs in a fixed order, quoting values
+// that have spaces, quotes or control characters.
+func (e Event) String() string {
+	var b strings.Builder
+	add := func(k, v string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k + "=" + quoteAudit(v))
+	}
+	add("event", e.Kind)
+	add("user", e.User)
+	add("uid", strconv.Itoa(e.UID))
+	add("mode", e.Mode)
+	if e.Root != "" {
+		add("root", e.Root)
+	}
+	add("pid", strconv.Itoa(e.PID))
+	if e.Command != "" {
+		cmd := e.Command
+		if len(cmd) > maxAuditCommand {
+			cmd = cmd[:maxAuditCommand] + "..."
+		}
+		add("cmd", cmd)
+	}
+	if e.Kind == EventEnd {
+		add("status", strconv.Itoa(e.Status))
+		add("duration", e.Duration.Round(time.Millisecond).String())
+	}
+	if e.Reason != "" {
+		add("reason", e.Reason)
+	}
+	return b.String()
+}
+
+func quoteAudit(v string) string {
+	if v == "" {
+		return `""`
+	}
+	for _, c := range v {
+		if c <= ' ' || c == '"' || c == '\\' || c == '=' || c >= 0x7f {
+			return strconv.Quote(v)
+		}
+	}
+	return v
+}
+
+// Auditor records session events.
+type Auditor interface {
+	Audit(Event) error
+	Close() error
+}
+
+type syslogAuditor struct{ l gsyslog.Syslogger }
+
+// OpenSyslog connects to syslog with facility authpriv and tag "jailsh".
+// addr is the path of a unixgram socket, or empty for the system's own
+// (/dev/log).
+func OpenSyslog(addr string) (Auditor, error) {
+	var (
+		l   gsyslog.Syslogger
+		err error
+	)
+	if addr == "" {
+		l, err = gsyslog.NewLogger(gsyslog.LOG_INFO, "AUTHPRIV", "jailsh")
+	} else {
+		l, err = gsyslog.DialLogger("unixgram", addr, gsyslog.LOG_INFO, "AUTHPRIV", "jailsh")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return syslogAuditor{l}, nil
+}
+
+func (a syslogAuditor) Audit(e Event) error {
+	level := gsyslog.LOG_INFO
+	if e.Kind == EventRefuse {
+		level = gsyslog.LOG_WARNING
+	}
+	return a.l.WriteLevel(level, []byte(e.String()))
+}
+
+func (a syslogAuditor) Close() error { return a.l.Close() }

@@ -1,0 +1,174 @@
+package jail
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// InitArg0 is the argv[0] with which jailsh starts itself as a jail's init.
+const InitArg0 = "jailsh-init"
+
+// syncFD is the init's end of the socket to the outer process: the spec
+// comes in on it, and the outcome of the setup goes back.
+const syncFD = 3
+
+// initReply is what the init sends back once the program runs, or fails
+// to.
+type initReply struct {
+	PID   int    `json:"pid,omitempty"` // the program's PID inside the jail
+	Error string `json:"error,omitempty"`
+}
+
+// IsInit reports whether this process was started as a jail's init. Being
+// PID 1 of a new PID namespace is part of the test, so that running the
+// binary by hand under that name outside a jail does nothing.
+func IsInit() bool {
+	return len(os.Args) == 1 && os.Args[0] == InitArg0 && os.Getpid() == 1
+}
+
+// RunInit runs the jail's init: it builds the jail, starts the program and
+// reaps every process until the program exits, then exits with its
+// status. It runs as PID 1 and as root of the jail's user namespace, and
+// never returns.
+func RunInit() {
+	sync := os.NewFile(syncFD, "sync")
+	pid, err := startJail(sync)
+	reply := initReply{PID: pid}
+	if err != nil {
+		reply.Error = err.Error()
+	}
+	// A failed send means the outer process is gone; PR_SET_PDEATHSIG is
+	// about to kill this one, so there is nobody left to tell.
+	_ = json.NewEncoder(sync).Encode(reply)
+	sync.Close()
+	if err != nil {
+		os.Exit(1)
+	}
+	os.Exit(reap(pid))
+}
+
+func startJail(sync *os.File) (int, error) {
+	var s Spec
+	if err := json.NewDecoder(sync).Decode(&s); err != nil {
+		return 0, fmt.Errorf("read jail spec: %w", err)
+	}
+	steps, err := Plan(&s)
+	if err != nil {
+		return 0, err
+	}
+	if err := buildRoot(&s, steps); err != nil {
+		return 0, err
+	}
+	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+		return 0, fmt.Errorf("set hostname %q: %w", s.Hostname, err)
+	}
+	if s.NewNetwork {
+		if err := loopbackUp(); err != nil {
+			return 0, err
+		}
+	}
+
+	// Signals must be caught before the program starts, or one sent in
+	// between would hit PID 1, which the kernel shields from default
+	// actions, and be lost.
+	signal.Notify(initSignals, forwardedSignals...)
+	signal.Notify(make(chan os.Signal, 1), ignoredSignals...)
+
+	prog, err := lookPath(s.Path, s.Env)
+	if err != nil {
+		return 0, err
+	}
+	dir := s.Dir
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		dir = "/"
+	}
+	p, err := os.StartProcess(prog, s.Argv, &os.ProcAttr{
+		Dir:   dir,
+		Env:   s.Env,
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start %s in the jail: %w", s.Path, errors.Unwrap(err))
+	}
+	return p.Pid, nil
+}
+
+// lookPath finds prog inside the jail with the PATH of env.
+func lookPath(prog string, env []string) (string, error) {
+	if strings.Contains(prog, "/") {
+		return prog, checkExecutable(prog)
+	}
+	pathEnv := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if p := filepath.Join(dir, prog); checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: command not found in the jail's PATH %s", prog, pathEnv)
+}
+
+func checkExecutable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("%s not found in the jail's root filesystem", p)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s in the jail's root filesystem is not executable", p)
+	}
+	return nil
+}
+
+var (
+	initSignals = make(chan os.Signal, 8)
+	// forwardedSignals reach the init from the outer process and are
+	// passed on to the program.
+	forwardedSignals = []os.Signal{unix.SIGHUP, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2}
+	// ignoredSignals come from the terminal to its whole foreground process
+	// group, the program included, so the init must neither die of them
+	// nor pass them on a second time.
+	ignoredSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU}
+)
+
+// reap waits for every child, adopted orphans included, until pid exits,
+// and returns the exit code the session reports: pid's exit status, or
+// 128+N for death by signal N.
+func reap(pid int) int {
+	go func() {
+		for sig := range initSignals {
+			_ = unix.Kill(pid, sig.(unix.Signal))
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			// ECHILD: the program is gone without a status we saw.
+			return 1
+		}
+		if wpid == pid {
+			return exitCode(ws)
+		}
+	}
+}
+
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

@@ -1,0 +1,76 @@
+// Package jail builds and runs jails: the namespaces, the mounts, the
+// jail's init process and the session around it.
+//
+// A session has two processes of jailsh's own. The outer one runs on the
+// host as the user, starts the jail and waits for it. The jail's init is
+// the same binary, started again in new user, mount, PID, UTS, IPC and
+// (optionally) network namespaces as PID 1. It builds the root from the
+// mount plan, pivots into it, starts the program and reaps orphans.
+package jail
+
+import (
+	"os"
+
+	"github.com/jailsh/jailsh/policy"
+)
+
+// Spec is everything the jail's init needs, sent to it as JSON over a
+// socket. It is built by the outer process from the effective policy.
+type Spec struct {
+	Root         string // host path of the root filesystem; empty with RootTmpfs
+	RootTmpfs    bool
+	RootReadOnly bool
+	Binds        []Bind
+	Home         string // host home folder, bound at the same path; empty for none
+	Hostname     string
+	NewNetwork   bool
+
+	// Program to run inside: Path is absolute or looked up in the PATH of
+	// Env, Argv[0] is what the program sees as its name.
+	Path string
+	Argv []string
+	Env  []string
+	Dir  string // working folder inside; "/" when it does not exist
+}
+
+// Bind is a bind mount from the host into the jail.
+type Bind struct {
+	Source   string
+	Target   string
+	ReadOnly bool
+}
+
+// NewSpec returns the Spec for running argv (argv[0] is the program) in
+// the jail j, with env as the program's environment.
+func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
+	s := &Spec{
+		RootReadOnly: j.RootReadOnly,
+		Hostname:     j.Hostname,
+		NewNetwork:   j.Network != policy.NetworkHost,
+		Path:         path,
+		Argv:         argv,
+		Env:          env,
+		Dir:          "/",
+	}
+	if j.Root == policy.RootTmpfs {
+		s.RootTmpfs = true
+	} else {
+		s.Root = j.Root
+	}
+	for _, m := range j.Mounts {
+		if m.Optional && !exists(string(m.Source)) {
+			continue
+		}
+		s.Binds = append(s.Binds, Bind{Source: string(m.Source), Target: string(m.Target), ReadOnly: m.Mode != policy.ReadWrite})
+	}
+	if j.Home && j.User.Home != "" && j.User.Home != "/" {
+		s.Home = j.User.Home
+		s.Dir = j.User.Home
+	}
+	return s
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

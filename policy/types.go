@@ -1,0 +1,180 @@
+package policy
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// RootTmpfs is the root value that asks for an empty tmpfs as the jail's
+// root, filled only by the policy's mounts. It cannot clash with a path,
+// since a root path must be absolute.
+const RootTmpfs = "tmpfs"
+
+// Network is the network view of a jail.
+type Network string
+
+const (
+	// NetworkNone gives the jail a network namespace of its own with only
+	// the loopback interface, brought up.
+	NetworkNone Network = "none"
+	// NetworkHost leaves the jail in the host's network namespace.
+	NetworkHost Network = "host"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler, so that the TOML
+// decoder reports a bad value with its line and key.
+func (n *Network) UnmarshalText(text []byte) error {
+	switch v := Network(text); v {
+	case NetworkNone, NetworkHost:
+		*n = v
+		return nil
+	}
+	return fmt.Errorf("invalid network %q: use \"none\" or \"host\"", text)
+}
+
+// AbsPath is an absolute, clean path on the host or in the jail.
+type AbsPath string
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (p *AbsPath) UnmarshalText(text []byte) error {
+	s := string(text)
+	if err := checkAbsPath(s); err != nil {
+		return err
+	}
+	*p = AbsPath(s)
+	return nil
+}
+
+func checkAbsPath(s string) error {
+	if !path.IsAbs(s) {
+		return fmt.Errorf("invalid path %q: must be absolute (start with /)", s)
+	}
+	if path.Clean(s) != s {
+		return fmt.Errorf("invalid path %q: must be clean, without \"..\", \".\", \"//\" or a trailing /; write %q", s, path.Clean(s))
+	}
+	if strings.ContainsRune(s, 0) {
+		return fmt.Errorf("invalid path %q: contains a NUL byte", s)
+	}
+	return nil
+}
+
+// RootPath is the jail's root: an absolute path to a root filesystem, or
+// RootTmpfs.
+type RootPath string
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *RootPath) UnmarshalText(text []byte) error {
+	s := string(text)
+	if s == RootTmpfs {
+		*r = RootPath(s)
+		return nil
+	}
+	if err := checkAbsPath(s); err != nil {
+		return fmt.Errorf("%w, or the word %q for an empty tmpfs root", err, RootTmpfs)
+	}
+	if s == "/" {
+		return fmt.Errorf("invalid root \"/\": the host's root is no jail; use a root filesystem such as /srv/jails/bookworm")
+	}
+	*r = RootPath(s)
+	return nil
+}
+
+// MountMode says whether a bind mount is read-only or read-write.
+type MountMode string
+
+const (
+	ReadOnly  MountMode = "ro"
+	ReadWrite MountMode = "rw"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *MountMode) UnmarshalText(text []byte) error {
+	switch v := MountMode(text); v {
+	case ReadOnly, ReadWrite:
+		*m = v
+		return nil
+	}
+	return fmt.Errorf("invalid mount mode %q: use \"ro\" or \"rw\"", text)
+}
+
+// Hostname is a jail's host name, checked against RFC 1123.
+type Hostname string
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (h *Hostname) UnmarshalText(text []byte) error {
+	s := string(text)
+	if err := checkHostname(s); err != nil {
+		return err
+	}
+	*h = Hostname(s)
+	return nil
+}
+
+func checkHostname(s string) error {
+	if s == "" || len(s) > 64 {
+		return fmt.Errorf("invalid hostname %q: must be 1 to 64 characters", s)
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("invalid hostname %q: labels must be non-empty and must not start or end with '-'", s)
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Errorf("invalid hostname %q: only letters, digits, '-' and '.' are allowed", s)
+			}
+		}
+	}
+	return nil
+}
+
+// Unlisted says what happens to a user who has no entry of their own.
+type Unlisted string
+
+const (
+	// UnlistedRefuse refuses users without an entry; this is the default.
+	UnlistedRefuse Unlisted = "refuse"
+	// UnlistedDefaults jails users without an entry with [defaults].
+	UnlistedDefaults Unlisted = "defaults"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (u *Unlisted) UnmarshalText(text []byte) error {
+	switch v := Unlisted(text); v {
+	case UnlistedRefuse, UnlistedDefaults:
+		*u = v
+		return nil
+	}
+	return fmt.Errorf("invalid value %q: use \"refuse\" or \"defaults\"", text)
+}
+
+// Mount is one bind mount from the host into the jail.
+type Mount struct {
+	Source AbsPath   `toml:"source"`
+	Target AbsPath   `toml:"target"` // defaults to Source
+	Mode   MountMode `toml:"mode"`   // defaults to ReadOnly
+	// Optional skips the mount when Source does not exist on the host.
+	Optional bool `toml:"optional"`
+}
+
+// Settings is one layer of jail settings: [defaults], a [users.NAME]
+// table or a users.d file. A nil field is not set in that layer.
+type Settings struct {
+	Root         *RootPath         `toml:"root"`
+	RootReadOnly *bool             `toml:"root_readonly"`
+	Shell        *AbsPath          `toml:"shell"`
+	Hostname     *Hostname         `toml:"hostname"`
+	Network      *Network          `toml:"network"`
+	Home         *bool             `toml:"home"`
+	Path         *string           `toml:"path"`
+	KeepEnv      []string          `toml:"keep_env"`
+	Env          map[string]string `toml:"env"`
+	Mounts       []Mount           `toml:"mounts"`
+}
+
+// File is the main policy file, jailsh.toml.
+type File struct {
+	Unlisted Unlisted            `toml:"unlisted"`
+	Defaults Settings            `toml:"defaults"`
+	Users    map[string]Settings `toml:"users"`
+}
