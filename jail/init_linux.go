@@ -8,9 +8,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+var initComm = []byte(InitArg0 + "\x00")
 
 // InitArg0 is the argv[0] with which jailsh starts itself as a jail's init.
 const InitArg0 = "jailsh-init"
@@ -38,7 +41,14 @@ func IsInit() bool {
 // status. It runs as PID 1 and as root of the jail's user namespace, and
 // never returns.
 func RunInit() {
+	// Started through /proc/self/exe, the kernel names this process "exe";
+	// ps in the jail and pgrep on the host should see what it is.
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&initComm[0])), 0, 0, 0)
 	sync := os.NewFile(syncFD, "sync")
+	if err := CloseInheritedFDs(); err != nil {
+		_ = json.NewEncoder(sync).Encode(initReply{Error: err.Error()})
+		os.Exit(1)
+	}
 	pid, err := startJail(sync)
 	reply := initReply{PID: pid}
 	if err != nil {

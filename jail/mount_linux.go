@@ -257,7 +257,10 @@ func (b *builder) inDir(dir string, fn func(fd int) error) error {
 // create makes target and any missing folders above it.
 func (b *builder) create(target string, file bool) error {
 	parent, name := path.Dir(target), path.Base(target)
-	if _, err := b.resolve(parent); errors.Is(err, unix.ENOENT) {
+	fd, err := b.resolve(parent)
+	if err == nil {
+		unix.Close(fd)
+	} else if errors.Is(err, unix.ENOENT) {
 		if err := b.create(parent, false); err != nil {
 			return err
 		}

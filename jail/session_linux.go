@@ -52,7 +52,11 @@ func Start(s *Spec) (*Session, error) {
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{InitArg0},
-		Env:        []string{},
+		// One OS thread runs the init's Go code; the default of one per
+		// CPU buys nothing for a process that mostly waits. Setting it also
+		// keeps the runtime from opening the host's cgroup files, which
+		// would stay open in the jail's PID 1.
+		Env:        []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"},
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
 		Stderr:     os.Stderr,

@@ -26,6 +26,10 @@ func main() {
 	if jail.IsInit() {
 		jail.RunInit()
 	}
+	if err := jail.CloseInheritedFDs(); err != nil {
+		fmt.Fprintf(os.Stderr, "jailctl: %v\n", err)
+		os.Exit(1)
+	}
 	os.Exit(dispatch(os.Args[1:]))
 }
 

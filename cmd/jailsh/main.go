@@ -29,6 +29,10 @@ func main() {
 	if jail.IsInit() {
 		jail.RunInit()
 	}
+	if err := jail.CloseInheritedFDs(); err != nil {
+		fmt.Fprintf(os.Stderr, "jailsh: login refused: %v\n", err)
+		os.Exit(1)
+	}
 	os.Exit(run())
 }
 
@@ -53,15 +57,20 @@ func run() int {
 		return 1
 	}
 
+	u, err := policy.LookupUID(passwdFile, ev.UID)
+	if err != nil {
+		return refuse(err)
+	}
+	ev.User = u.Name
 	orig, haveOrig := os.LookupEnv("SSH_ORIGINAL_COMMAND")
 	inv, err := parseInvocation(os.Args, orig, haveOrig)
 	ev.Mode, ev.Command = inv.mode, inv.command
 	if err != nil {
 		return refuse(err)
 	}
-	spec, j, err := prepare(ev.UID, inv)
+	spec, j, err := prepare(u, inv)
 	if j != nil {
-		ev.User, ev.Root = j.User.Name, j.Root
+		ev.Root = j.Root
 	}
 	if err != nil {
 		return refuse(err)
@@ -83,28 +92,23 @@ func run() int {
 	return code
 }
 
-// prepare finds the user from the real uid, reads the policy and returns
-// the jail's spec. The *policy.Jail is returned, when known, for the audit
-// record even when err is set.
-func prepare(uid int, inv invocation) (*jail.Spec, *policy.Jail, error) {
-	u, err := policy.LookupUID(passwdFile, uid)
-	if err != nil {
-		return nil, nil, err
-	}
-	partial := &policy.Jail{User: *u}
-	if uid == 0 {
-		return nil, partial, errors.New("jailsh does not jail root: root in the jail would own the host's root-owned files")
+// prepare reads the policy of u and returns the jail's spec. The
+// *policy.Jail is returned, once resolved, for the audit record even when
+// err is set.
+func prepare(u *policy.User, inv invocation) (*jail.Spec, *policy.Jail, error) {
+	if u.UID == 0 {
+		return nil, nil, errors.New("jailsh does not jail root: root in the jail would own the host's root-owned files")
 	}
 	pol, err := policy.LoadForUser(policyDir, u.Name, policy.Options{Trusted: true})
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, partial, fmt.Errorf("no jail policy: %w", err)
+			return nil, nil, fmt.Errorf("no jail policy: %w", err)
 		}
-		return nil, partial, err
+		return nil, nil, err
 	}
 	j, err := pol.Resolve(*u)
 	if err != nil {
-		return nil, partial, err
+		return nil, nil, err
 	}
 	if err := checkRoot(j); err != nil {
 		return nil, j, err
