@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.policyDir=$(POLICY_DIR) -X main.syslogAddr=$(SYSLOG_ADD
 # Static binaries start faster than ones the dynamic loader has to link.
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build demo test unit e2e bench testroot install clean
+.PHONY: all build demo test deps bench testroot install clean
 
 all: build
 
@@ -23,9 +23,17 @@ demo: build
 	@if [ -t 0 ]; then $(BIN)/jailctl run; else \
 	  $(BIN)/jailctl run -- /bin/sh -c 'echo "# id"; id; echo "# hostname"; hostname; echo "# ps aux"; ps aux; echo "# ls /"; ls /'; fi
 
-test:
+# The tests need root: they create accounts and start sshd on 127.0.0.1.
+test: testroot
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Debian packages the tests use.
+DEPS := openssh-server openssh-client debootstrap rsync git procps iproute2 util-linux ca-certificates
+
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEPS)
 
 install: build
 	install -D -m 0755 $(BIN)/jailsh $(DESTDIR)$(PREFIX)/bin/jailsh
@@ -33,3 +41,17 @@ install: build
 
 clean:
 	rm -rf $(BIN)
+
+# The debootstrap root filesystem the end-to-end tests log into. It is
+# cached outside the clone and rebuilt only when the package list changes.
+TESTROOT ?= /var/cache/jailsh-test/bookworm
+TESTROOT_PACKAGES := procps,iproute2,openssh-client,openssh-sftp-server,rsync,git,less,perl-base
+TESTROOT_MIRROR ?= http://deb.debian.org/debian
+
+testroot:
+	@if [ "$$(cat $(TESTROOT)/.jailsh-testroot 2>/dev/null)" = "$(TESTROOT_PACKAGES)" ]; then \
+	  echo "testroot: $(TESTROOT) is up to date"; else \
+	  rm -rf $(TESTROOT).tmp && mkdir -p $$(dirname $(TESTROOT)) && \
+	  debootstrap --variant=minbase --include=$(TESTROOT_PACKAGES) bookworm $(TESTROOT).tmp $(TESTROOT_MIRROR) && \
+	  echo "$(TESTROOT_PACKAGES)" > $(TESTROOT).tmp/.jailsh-testroot && \
+	  rm -rf $(TESTROOT) && mv $(TESTROOT).tmp $(TESTROOT); fi

@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func jailctl(t *testing.T, user string, args ...string) result {
+	t.Helper()
+	if user == "" {
+		return run(t, "", filepath.Join(env.bin, "jailctl"), args...)
+	}
+	cmd := exec.Command(filepath.Join(env.bin, "jailctl"), args...)
+	cmd.SysProcAttr = credential(lookup(user))
+	cmd.Dir = "/"
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// validPolicyDir writes a policy folder with one valid entry and returns it.
+func validPolicyDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(env.base, "policy-ok-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprintf("[defaults]\nroot = %q\n\n[users.jse-alice]\nhostname = \"checked\"\n\n[[users.jse-alice.mounts]]\nsource = \"/usr/share/doc\"\ntarget = \"/srv\"\n", env.rootfs)
+	if err := os.WriteFile(filepath.Join(dir, "jailsh.toml"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestCheckNamesFileLineKey(t *testing.T) {
+	r := jailctl(t, "", "check")
+	if r.code != 1 {
+		t.Errorf("exit status = %d, want 1 for the broken test policy", r.code)
+	}
+	want := filepath.Join(env.policyDir, "users.d/jse-broken.toml") + `:2: key "netwrok": unknown key`
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr = %q, want %q", r.stderr, want)
+	}
+}
+
+func TestCheckValidPolicy(t *testing.T) {
+	dir := validPolicyDir(t)
+	r := jailctl(t, "", "check", "--dir", dir)
+	// Every test account has jailsh as its shell; only jse-alice has an
+	// entry, so the others are reported as refused.
+	if r.code != 1 || !strings.Contains(r.stderr, "user jse-bob has no entry in the policy") {
+		t.Errorf("check of accounts without an entry: %v", r)
+	}
+	if strings.Contains(r.stderr, "jse-alice") {
+		t.Errorf("jse-alice's valid entry reported: %q", r.stderr)
+	}
+}
+
+func TestCheckUserPrintsEffectivePolicy(t *testing.T) {
+	dir := validPolicyDir(t)
+	r := jailctl(t, "", "check", "--dir", dir, "--user", "jse-alice")
+	if r.code != 0 {
+		t.Fatalf("check --user: %v", r)
+	}
+	for _, want := range []string{
+		`hostname = "checked"`,
+		`root = "` + env.rootfs + `"`,
+		`network = "none"`,
+		`mount = { source = "/usr/share/doc", target = "/srv", mode = "ro", optional = false }`,
+		"bind-root " + env.rootfs + "\n",
+		"tmpfs /home mode=0755\nbind /home/jse-alice /home/jse-alice create\n",
+		"bind /usr/share/doc /srv ro\n",
+		"remount-root-ro\npivot-root\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("check --user output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestCheckRejectsUnsafeFolder(t *testing.T) {
+	dir := validPolicyDir(t)
+	if err := os.Chmod(dir, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	r := jailctl(t, "", "check", "--dir", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "is writable by group or others (mode 0775); run: chmod go-w "+dir) {
+		t.Errorf("check of a group-writable folder: %v", r)
+	}
+}
+
+func TestRunDemoPolicyAsUser(t *testing.T) {
+	r := jailctl(t, "jse-alice", "run", "--", "/bin/sh", "-c", "id -u; hostname; ls / | tr '\\n' ' '")
+	if r.code != 0 {
+		t.Fatalf("jailctl run: %v", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || lines[0] != "0" || lines[1] != "jailsh-demo" {
+		t.Fatalf("id -u, hostname = %q, want 0 and jailsh-demo", lines)
+	}
+	for _, d := range []string{"bin", "dev", "etc", "proc", "tmp", "usr"} {
+		if !strings.Contains(" "+lines[2]+" ", " "+d+" ") {
+			t.Errorf("ls / = %q, lacks %s", lines[2], d)
+		}
+	}
+	if !strings.Contains(r.stderr, "built-in demo policy") {
+		t.Errorf("stderr = %q, want a note that the demo policy is used", r.stderr)
+	}
+}
+
+// TestRunUserOwnedPolicy checks that jailctl run takes a policy file the
+// caller owns: it grants nothing the caller lacks.
+func TestRunUserOwnedPolicy(t *testing.T) {
+	a := lookup("jse-alice")
+	file := filepath.Join("/home/jse-alice", "my-policy.toml")
+	text := fmt.Sprintf("unlisted = \"defaults\"\n[defaults]\nroot = %q\nhostname = \"mine\"\n", env.rootfs)
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(file, a.uid, a.gid); err != nil {
+		t.Fatal(err)
+	}
+	r := jailctl(t, "jse-alice", "run", "--policy", file, "--", "hostname")
+	if r.code != 0 || r.stdout != "mine\n" {
+		t.Errorf("jailctl run with the user's own policy: %v", r)
+	}
+}
+
+func TestRunReportsBadPolicy(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(file, []byte("[defaults]\nroot = \"relative/path\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := jailctl(t, "", "run", "--policy", file, "--", "true")
+	if r.code != 1 || !strings.Contains(r.stderr, file+`:2: key "defaults.root": invalid path "relative/path": must be absolute`) {
+		t.Errorf("jailctl run with a relative root: %v", r)
+	}
+}

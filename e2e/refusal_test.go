@@ -1,0 +1,279 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// refused checks that a login was refused the way every refusal must be:
+// exit status 1, a message on stderr, nothing on stdout, no shell run,
+// and an audit record.
+func refused(t *testing.T, r result, user string, wantMsg string) {
+	t.Helper()
+	if r.code != 1 {
+		t.Errorf("exit status = %d, want 1 for a refused login (%v)", r.code, r)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout = %q, want nothing: a refusal writes to stderr only", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "jailsh: login refused: ") || !strings.Contains(r.stderr, wantMsg) {
+		t.Errorf("stderr = %q, want a refusal that says %q", r.stderr, wantMsg)
+	}
+	if strings.Contains(r.stdout+r.stderr, "SHELL-RAN") {
+		t.Error("a shell ran although the login was refused")
+	}
+	// The audit record quotes the reason as a Go string.
+	env.log.wait(t, "event=refuse", "user="+user, strings.Trim(strconv.Quote(wantMsg), `"`))
+}
+
+// withFile replaces a policy file for the length of the test.
+func withFile(t *testing.T, name, text string) {
+	t.Helper()
+	path := filepath.Join(env.policyDir, name)
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if old == nil {
+			os.Remove(path)
+		} else {
+			os.WriteFile(path, old, 0o644)
+		}
+	})
+}
+
+func TestRefuseUnknownPolicyKey(t *testing.T) {
+	r := ssh(t, "jse-broken", "", "echo SHELL-RAN")
+	refused(t, r, "jse-broken", "users.d/jse-broken.toml:2: key \"netwrok\": unknown key")
+}
+
+func TestRefuseMissingRootFilesystem(t *testing.T) {
+	r := ssh(t, "jse-noroot", "", "echo SHELL-RAN")
+	refused(t, r, "jse-noroot", "root filesystem /srv/no/such/root of user jse-noroot is missing")
+}
+
+func TestRefuseInteractiveLoginOnBrokenPolicy(t *testing.T) {
+	r := run(t, "echo SHELL-RAN\nexit\n", "ssh", append(sshArgs("jse-broken"), "-tt", "127.0.0.1")...)
+	if strings.Contains(r.stdout, "SHELL-RAN\r\n") && strings.Contains(r.stdout, "#") {
+		t.Fatalf("an interactive shell ran for a broken policy: %q", r.stdout)
+	}
+	if r.code != 1 {
+		t.Errorf("exit status = %d, want 1", r.code)
+	}
+	if !strings.Contains(r.stdout+r.stderr, "login refused") {
+		t.Errorf("no refusal message: %v", r)
+	}
+}
+
+func TestRefuseUnsafePolicyFile(t *testing.T) {
+	main := filepath.Join(env.policyDir, "jailsh.toml")
+	a := lookup("jse-alice")
+	cases := []struct {
+		name    string
+		change  func() error
+		restore func() error
+		want    string
+	}{
+		{"group writable", func() error { return os.Chmod(main, 0o664) }, func() error { return os.Chmod(main, 0o644) },
+			"is writable by group or others (mode 0664); run: chmod go-w " + main},
+		{"owned by the user", func() error { return os.Chown(main, a.uid, 0) }, func() error { return os.Chown(main, 0, 0) },
+			fmt.Sprintf("is owned by uid %d, not root", a.uid)},
+		{"folder world writable", func() error { return os.Chmod(env.policyDir, 0o757) }, func() error { return os.Chmod(env.policyDir, 0o755) },
+			"untrusted policy folder"},
+		{"policy folder missing", func() error { return os.Rename(env.policyDir, env.policyDir+".away") },
+			func() error { return os.Rename(env.policyDir+".away", env.policyDir) }, "no such file or directory"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.change(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := c.restore(); err != nil {
+					t.Fatalf("restore the policy: %v", err)
+				}
+			}()
+			refused(t, ssh(t, "jse-alice", "", "echo SHELL-RAN"), "jse-alice", c.want)
+		})
+	}
+}
+
+func TestRefuseSymlinkedPolicyFile(t *testing.T) {
+	real := filepath.Join(env.base, "dave-real.toml")
+	if err := os.WriteFile(real, []byte("hostname = \"linked\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(env.policyDir, "users.d", "jse-dave.toml")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(link)
+	refused(t, ssh(t, "jse-dave", "", "echo SHELL-RAN"), "jse-dave", "is a symlink")
+}
+
+func TestRefuseUntrustedRootFilesystem(t *testing.T) {
+	a := lookup("jse-dave")
+	root := filepath.Join(env.base, "user-owned-root")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(root, a.uid, a.gid); err != nil {
+		t.Fatal(err)
+	}
+	withFile(t, "users.d/jse-dave.toml", fmt.Sprintf("root = %q\n", root))
+	refused(t, ssh(t, "jse-dave", "", "echo SHELL-RAN"), "jse-dave", "untrusted root filesystem: "+root+" is owned by uid")
+}
+
+func TestRefuseFailedMount(t *testing.T) {
+	withFile(t, "users.d/jse-dave.toml", "[[mounts]]\nsource = \"/usr/share\"\ntarget = \"/no-such-target\"\n")
+	refused(t, ssh(t, "jse-dave", "", "echo SHELL-RAN"), "jse-dave", "mount target /no-such-target does not exist in the root filesystem")
+}
+
+func TestRefuseMissingShell(t *testing.T) {
+	withFile(t, "users.d/jse-dave.toml", "shell = \"/bin/no-such-shell\"\n")
+	refused(t, ssh(t, "jse-dave", "", "echo SHELL-RAN"), "jse-dave", "/bin/no-such-shell not found in the jail's root filesystem")
+}
+
+// TestRefuseWithoutUserNamespaces runs jailsh where the kernel refuses new
+// user namespaces, as on a hardened host: inside a user namespace whose
+// max_user_namespaces is 0, as the test user.
+func TestRefuseWithoutUserNamespaces(t *testing.T) {
+	a := lookup("jse-dave")
+	script := fmt.Sprintf("echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --reuid %d --regid %d --clear-groups %s -c 'echo SHELL-RAN'",
+		a.uid, a.gid, filepath.Join(env.bin, "jailsh"))
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: a.uid, HostID: a.uid, Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: a.gid, HostID: a.gid, Size: 1}},
+		GidMappingsEnableSetgroups: true,
+	}
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	}
+	refused(t, r, "jse-dave", "create namespaces")
+	if !strings.Contains(r.stderr, "max_user_namespaces") {
+		t.Errorf("stderr = %q, want a hint at the user.max_user_namespaces limit", r.stderr)
+	}
+}
+
+func TestRefuseRoot(t *testing.T) {
+	cmd := exec.Command(filepath.Join(env.bin, "jailsh"), "-c", "echo SHELL-RAN")
+	out, err := cmd.CombinedOutput()
+	if err == nil || strings.Contains(string(out), "SHELL-RAN") {
+		t.Fatalf("jailsh ran a shell for root: %q, %v", out, err)
+	}
+	if !strings.Contains(string(out), "jailsh does not jail root") {
+		t.Errorf("output = %q, want the reason", out)
+	}
+}
+
+func TestRefuseUIDWithoutPasswdEntry(t *testing.T) {
+	cmd := exec.Command(filepath.Join(env.bin, "jailsh"), "-c", "echo SHELL-RAN")
+	cmd.SysProcAttr = credential(account{uid: 54321, gid: 54321})
+	out, err := cmd.CombinedOutput()
+	if err == nil || strings.Contains(string(out), "SHELL-RAN") {
+		t.Fatalf("jailsh ran a shell for a uid without a passwd entry: %q, %v", out, err)
+	}
+	if !strings.Contains(string(out), "uid 54321 has no passwd entry") {
+		t.Errorf("output = %q, want the reason", out)
+	}
+	env.log.wait(t, "event=refuse", "uid=54321")
+}
+
+func TestRefuseUnknownArguments(t *testing.T) {
+	r := jailsh(t, "jse-alice", nil, "jailsh", "--policy", "/tmp/mine.toml")
+	refused(t, r, "jse-alice", "unsupported argument \"--policy\"")
+}
+
+// TestIdentityFromKernel guards against picking the policy from anything
+// the user controls: the environment names another user, and the
+// arguments cannot name a policy.
+func TestIdentityFromKernel(t *testing.T) {
+	spoof := []string{"USER=jse-bob", "LOGNAME=jse-bob", "HOME=/home/jse-bob", "JAILSH_POLICY_DIR=/tmp", "SUDO_USER=jse-bob"}
+	r := jailsh(t, "jse-alice", spoof, "jailsh", "-c", "hostname; echo $USER $HOME")
+	if r.code != 0 {
+		t.Fatalf("jailsh: %v", r)
+	}
+	if r.stdout != "alice-jail\njse-alice /home/jse-alice\n" {
+		t.Errorf("output = %q, want alice's jail and identity whatever the environment says", r.stdout)
+	}
+}
+
+// TestEnvironmentScrubbed guards against variables that change how
+// programs load or run crossing into the jail.
+func TestEnvironmentScrubbed(t *testing.T) {
+	login := []string{"LD_PRELOAD=/tmp/evil.so", "LD_LIBRARY_PATH=/tmp", "BASH_ENV=/tmp/evil", "IFS=x",
+		"BASH_FUNC_ls%%=() { echo evil; }", "PATH=/tmp/evil", "LANG=C.UTF-8", "TERM=xterm-test", "RANDOM_VAR=1"}
+	r := jailsh(t, "jse-alice", login, "jailsh", "-c", "env")
+	if r.code != 0 {
+		t.Fatalf("jailsh: %v", r)
+	}
+	got := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		k, v, _ := strings.Cut(kv, "=")
+		got[k] = v
+	}
+	for _, k := range []string{"LD_PRELOAD", "LD_LIBRARY_PATH", "BASH_ENV", "IFS", "BASH_FUNC_ls%%", "RANDOM_VAR"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("%s crossed into the jail", k)
+		}
+	}
+	if got["PATH"] != "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" {
+		t.Errorf("PATH = %q, want the policy's default", got["PATH"])
+	}
+	if got["LANG"] != "C.UTF-8" || got["TERM"] != "xterm-test" {
+		t.Errorf("LANG, TERM = %q, %q, want them kept", got["LANG"], got["TERM"])
+	}
+}
+
+// TestNoInheritedDescriptors opens a host folder in jailsh's parent and
+// leaves it open across the exec: neither the jail's shell nor its init
+// may hold it, or fchdir would lead back to the host's files.
+func TestNoInheritedDescriptors(t *testing.T) {
+	a := lookup("jse-alice")
+	f, err := os.Open(env.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(filepath.Join(env.bin, "jailsh"), "-c", "ls /proc/$$/fd | tr '\\n' ' '; echo; for f in /proc/1/fd/*; do readlink $f; done")
+	cmd.ExtraFiles = []*os.File{f, f, f}
+	cmd.SysProcAttr = credential(a)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("jailsh: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if strings.TrimSpace(lines[0]) != "0 1 2" {
+		t.Errorf("descriptors of the jail's shell = %q, want 0 1 2", lines[0])
+	}
+	for _, target := range lines[1:] {
+		if strings.HasPrefix(target, "/") && target != "/dev/null" {
+			t.Errorf("the jail's init holds %q; want only stdio, pipes and anonymous inodes", target)
+		}
+	}
+}
+
+func TestAuditRefusalHasUser(t *testing.T) {
+	ssh(t, "jse-noroot", "", "true")
+	a := lookup("jse-noroot")
+	msg := env.log.wait(t, "event=refuse", "user=jse-noroot", "uid="+strconv.Itoa(a.uid), "mode=command")
+	if !strings.HasPrefix(msg, "<84>") {
+		t.Errorf("refusal priority: %q, want <84> (authpriv.warning)", msg[:5])
+	}
+}

@@ -1,0 +1,44 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func credential(a account) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid)}}
+}
+
+// waitForProcess returns the host PID of user's process whose command
+// line is exactly cmdline, waiting up to ten seconds for it to appear.
+func waitForProcess(t *testing.T, user, cmdline string) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-u", user, "-x", "-f", cmdline).Output()
+		if f := strings.Fields(string(out)); len(f) > 0 {
+			pid, _ := strconv.Atoi(f[0])
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no process %q of %s within 10s", cmdline, user)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }
+
+func fileOwner(t *testing.T, path string) int {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(fi.Sys().(*syscall.Stat_t).Uid)
+}
