@@ -7,3 +7,5 @@ require (
 	github.com/hashicorp/go-syslog v1.0.1
 	golang.org/x/sys v0.50.0
 )
+
+require golang.org/x/term v0.48.0

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -49,39 +50,54 @@ func RunInit() {
 		_ = json.NewEncoder(sync).Encode(initReply{Error: err.Error()})
 		os.Exit(1)
 	}
-	pid, err := startJail(sync)
+	pid, master, err := startJail(sync)
 	reply := initReply{PID: pid}
 	if err != nil {
 		reply.Error = err.Error()
 	}
+	msg, _ := json.Marshal(reply)
 	// A failed send means the outer process is gone; PR_SET_PDEATHSIG is
 	// about to kill this one, so there is nobody left to tell.
-	_ = json.NewEncoder(sync).Encode(reply)
+	_ = sendReply(sync, append(msg, '\n'), master)
 	sync.Close()
+	if master != nil {
+		// Only the outer process holds the master from here on, so that
+		// closing it hangs up the jail's terminal.
+		master.Close()
+	}
 	if err != nil {
 		os.Exit(1)
 	}
 	os.Exit(reap(pid))
 }
 
-func startJail(sync *os.File) (int, error) {
+func startJail(sync *os.File) (pid int, master *os.File, err error) {
+	pid, master, err = setupAndStart(sync)
+	if err != nil && master != nil {
+		master.Close()
+		master = nil
+	}
+	return pid, master, err
+}
+
+func setupAndStart(sync *os.File) (int, *os.File, error) {
 	var s Spec
 	if err := json.NewDecoder(sync).Decode(&s); err != nil {
-		return 0, fmt.Errorf("read jail spec: %w", err)
+		return 0, nil, fmt.Errorf("read jail spec: %w", err)
 	}
 	steps, err := Plan(&s)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := buildRoot(&s, steps); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
-		return 0, fmt.Errorf("set hostname %q: %w", s.Hostname, err)
+		return 0, nil, fmt.Errorf("set hostname %q: %w", s.Hostname, err)
 	}
 	if s.NewNetwork {
 		if err := loopbackUp(); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 
@@ -93,21 +109,50 @@ func startJail(sync *os.File) (int, error) {
 
 	prog, err := lookPath(s.Path, s.Env)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	dir := s.Dir
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		dir = "/"
 	}
-	p, err := os.StartProcess(prog, s.Argv, &os.ProcAttr{
+	// The program starts in a user and mount namespace nested in the
+	// jail's. The kernel locks every mount it copies into a namespace
+	// owned by a less privileged user namespace: root in the jail can no
+	// longer remount a read-only bind read-write, nor unmount a mount to
+	// uncover what lies below. Root there also holds no capability over
+	// the init, so it cannot ptrace it, and none over the jail's UTS and
+	// network namespaces.
+	sys := &syscall.SysProcAttr{
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappingsEnableSetgroups: false,
+	}
+	attr := &os.ProcAttr{
 		Dir:   dir,
 		Env:   s.Env,
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
-	})
-	if err != nil {
-		return 0, fmt.Errorf("start %s in the jail: %w", s.Path, errors.Unwrap(err))
+		Sys:   sys,
 	}
-	return p.Pid, nil
+	var master *os.File
+	if s.TTY != nil {
+		var slave *os.File
+		master, slave, err = openPTY(*s.TTY)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer slave.Close()
+		// The program leads a session of its own with the jail's terminal
+		// as its controlling terminal, so that job control works and
+		// /dev/tty is the jail's, never the login terminal.
+		attr.Files = []*os.File{slave, slave, slave}
+		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
+	}
+	p, err := os.StartProcess(prog, s.Argv, attr)
+	if err != nil {
+		return 0, master, fmt.Errorf("start %s in the jail: %w", s.Path, errors.Unwrap(err))
+	}
+	return p.Pid, master, nil
 }
 
 // lookPath finds prog inside the jail with the PATH of env.
@@ -144,11 +189,9 @@ var (
 	initSignals = make(chan os.Signal, 8)
 	// forwardedSignals reach the init from the outer process and are
 	// passed on to the program.
-	forwardedSignals = []os.Signal{unix.SIGHUP, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2}
-	// ignoredSignals come from the terminal to its whole foreground process
-	// group, the program included, so the init must neither die of them
-	// nor pass them on a second time.
-	ignoredSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU}
+	forwardedSignals = []os.Signal{unix.SIGHUP, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2}
+	// ignoredSignals would stop the init, which has no terminal of its own.
+	ignoredSignals = []os.Signal{unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU}
 )
 
 // reap waits for every child, adopted orphans included, until pid exits,

@@ -21,16 +21,18 @@ const killGrace = time.Second
 // Session is a running jail, seen from the outer process on the host.
 type Session struct {
 	cmd     *exec.Cmd
+	master  *os.File // the jail's terminal, in relay mode
 	signals chan os.Signal
 }
 
 // InitPID returns the host PID of the jail's init.
 func (s *Session) InitPID() int { return s.cmd.Process.Pid }
 
-// Start starts a jail for spec, with the calling process's stdin, stdout
-// and stderr, and returns once the program runs in it. The caller's real
-// uid and gid become root inside. Runs in the outer process, without
-// privilege.
+// Start starts a jail for spec and returns once the program runs in it.
+// The caller's real uid and gid become root inside. Without spec.TTY the
+// program gets the caller's stdin, stdout and stderr; with it, Wait relays
+// between them and the jail's own terminal. Runs in the outer process,
+// without privilege.
 func Start(s *Spec) (*Session, error) {
 	// PR_SET_PDEATHSIG fires when the thread that started the child ends,
 	// not the process, so the starting thread must live as long as the
@@ -45,21 +47,34 @@ func Start(s *Spec) (*Session, error) {
 	child := os.NewFile(uintptr(fds[1]), "sync")
 	defer parent.Close()
 
+	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	if s.TTY != nil {
+		// With a terminal of its own, nothing in the jail needs the login
+		// terminal, and the init must not hold it: root in the jail could
+		// take it from there through /proc/1/fd.
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer null.Close()
+		stdio = []*os.File{null, null, null}
+	}
+
 	cloneflags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
 	if s.NewNetwork {
 		cloneflags |= unix.CLONE_NEWNET
 	}
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{InitArg0},
+		Path: "/proc/self/exe",
+		Args: []string{InitArg0},
 		// One OS thread runs the init's Go code; the default of one per
 		// CPU buys nothing for a process that mostly waits. Setting it also
 		// keeps the runtime from opening the host's cgroup files, which
 		// would stay open in the jail's PID 1.
 		Env:        []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"},
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
+		Stdin:      stdio[0],
+		Stdout:     stdio[1],
+		Stderr:     stdio[2],
 		ExtraFiles: []*os.File{child},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags:  cloneflags,
@@ -68,14 +83,18 @@ func Start(s *Spec) (*Session, error) {
 			// setgroups stays denied, so that root in the jail cannot drop
 			// a supplementary group that a file's mode denies access to.
 			GidMappingsEnableSetgroups: false,
-			Pdeathsig:                  unix.SIGKILL,
+			// A session of its own leaves the jail without the login
+			// terminal as its controlling terminal: no TIOCSTI on it, and
+			// /dev/tty in the jail opens nothing of the host's.
+			Setsid:    true,
+			Pdeathsig: unix.SIGKILL,
 		},
 	}
 	sess := &Session{cmd: cmd, signals: make(chan os.Signal, 4)}
-	signal.Notify(sess.signals, unix.SIGHUP, unix.SIGTERM)
-	// Terminal signals reach the jail's processes directly; jailsh itself
-	// must not die or stop of them.
-	signal.Notify(make(chan os.Signal, 1), unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
+	signal.Notify(sess.signals, unix.SIGHUP, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT)
+	// jailsh must not stop when the terminal says so; the jail has a
+	// terminal of its own, or none.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
 
 	err = cmd.Start()
 	child.Close()
@@ -86,14 +105,34 @@ func Start(s *Spec) (*Session, error) {
 	if err := json.NewEncoder(parent).Encode(s); err != nil {
 		return nil, sess.fail(fmt.Errorf("send jail spec: %w", err))
 	}
-	var reply initReply
-	if err := json.NewDecoder(parent).Decode(&reply); err != nil {
+	msg, files, err := recvReply(parent)
+	if err != nil {
+		closeAll(files)
 		return nil, sess.fail(fmt.Errorf("jail init ended during setup: %w", err))
 	}
+	var reply initReply
+	if err := json.Unmarshal(msg, &reply); err != nil {
+		closeAll(files)
+		return nil, sess.fail(fmt.Errorf("read reply of jail init: %w", err))
+	}
 	if reply.Error != "" {
+		closeAll(files)
 		return nil, sess.fail(errors.New(reply.Error))
 	}
+	if s.TTY != nil {
+		if len(files) != 1 {
+			closeAll(files)
+			return nil, sess.fail(fmt.Errorf("jail init sent %d terminals, want 1", len(files)))
+		}
+		sess.master = files[0]
+	}
 	return sess, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 // fail kills a jail that did not finish its setup and returns err.
@@ -114,20 +153,37 @@ func startHint(err error) string {
 	return ""
 }
 
-// Wait waits for the jail to end and returns its exit code: the program's
-// exit status, or 128+N if it died of signal N. SIGHUP and SIGTERM to
-// jailsh are passed to the program; if the jail has not ended a second
-// later, its init is killed, and the kernel kills every other process in
-// the jail's PID namespace with it.
+// Wait relays the terminal, if the jail has one, until the jail ends, and
+// returns its exit code: the program's exit status, or 128+N if it died of
+// signal N. SIGHUP, SIGTERM, SIGINT and SIGQUIT to jailsh are passed to
+// the program. After SIGHUP or SIGTERM, a jail that has not ended a second
+// later loses its init, and the kernel kills every other process in the
+// jail's PID namespace with it.
 func (s *Session) Wait() int {
+	var r *relay
+	if s.master != nil {
+		var err error
+		r, err = startRelay(os.Stdin, os.Stdout, s.master)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "jailsh: %v\n", err)
+			_ = s.cmd.Process.Kill()
+		}
+	}
+	defer r.stop()
+
 	done := make(chan struct{})
 	go func() {
 		var kill <-chan time.Time
 		for {
 			select {
 			case sig := <-s.signals:
+				if sig == unix.SIGHUP {
+					// A hangup of the login terminal becomes a hangup of
+					// the jail's terminal, as the kernel would do it.
+					r.hangup()
+				}
 				_ = s.cmd.Process.Signal(sig)
-				if kill == nil {
+				if kill == nil && (sig == unix.SIGHUP || sig == unix.SIGTERM) {
 					kill = time.After(killGrace)
 				}
 			case <-kill:
@@ -139,6 +195,8 @@ func (s *Session) Wait() int {
 	}()
 	err := s.cmd.Wait()
 	close(done)
+	r.drain()
+
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

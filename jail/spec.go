@@ -31,6 +31,16 @@ type Spec struct {
 	Argv []string
 	Env  []string
 	Dir  string // working folder inside; "/" when it does not exist
+
+	// TTY, when set, gives the program a pseudo-terminal of the jail's own
+	// with this size, which jailsh relays to the login terminal. Without
+	// it the program gets jailsh's stdin, stdout and stderr as they are.
+	TTY *WinSize
+}
+
+// WinSize is a terminal's size in characters.
+type WinSize struct {
+	Rows, Cols uint16
 }
 
 // Bind is a bind mount from the host into the jail.

@@ -58,6 +58,7 @@ func runRun(args []string) int {
 		path, argv = cmd[0], cmd
 	}
 	spec := jail.NewSpec(j, path, argv, policy.BuildEnv(j, os.Environ()))
+	spec.TTY = jail.TerminalSize(os.Stdin, os.Stdout)
 
 	// jailctl run gives no privilege, so a missing syslog only loses the
 	// record, and the jail runs anyway.

@@ -114,7 +114,9 @@ func prepare(u *policy.User, inv invocation) (*jail.Spec, *policy.Jail, error) {
 		return nil, j, err
 	}
 	env := policy.BuildEnv(j, os.Environ())
-	return jail.NewSpec(j, j.Shell, inv.shellArgv(j.Shell), env), j, nil
+	spec := jail.NewSpec(j, j.Shell, inv.shellArgv(j.Shell), env)
+	spec.TTY = jail.TerminalSize(os.Stdin, os.Stdout)
+	return spec, j, nil
 }
 
 // checkRoot checks that the root filesystem exists and only root can
