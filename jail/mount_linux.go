@@ -123,7 +123,11 @@ func (b *builder) do(st Step) error {
 			err.(*mountError).source = st.Source
 			return err
 		}
-		return b.openRoot(unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV)
+		attr := uint64(unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV)
+		if st.ReadOnly {
+			attr |= unix.MOUNT_ATTR_RDONLY
+		}
+		return b.openRoot(attr)
 	case OpRootTmpfs:
 		if err := mount("tmpfs", "tmpfs", b.staging, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, st.Data); err != nil {
 			return err
@@ -146,6 +150,9 @@ func (b *builder) do(st Step) error {
 		if st.ReadOnly {
 			attr |= unix.MOUNT_ATTR_RDONLY
 		}
+		// Only the executor can see whether a source is a file, which
+		// needs a file, not a folder, as its mount point.
+		st.File = !isDir(b.sources[st.Source])
 		return b.bind(st, unix.MS_REC, attr)
 	case OpDevice:
 		return b.bind(st, 0, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
@@ -329,4 +336,12 @@ func setattr(fd int, name string, attr uint64, recursive bool) error {
 		return &mountError{op: "mount_setattr", target: name, flags: uintptr(attr), err: err}
 	}
 	return nil
+}
+
+func isDir(f *os.File) bool {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return true
+	}
+	return st.Mode&unix.S_IFMT == unix.S_IFDIR
 }

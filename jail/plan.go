@@ -20,8 +20,8 @@ const (
 	OpBind        Op = "bind"
 	OpDevice      Op = "bind-device" // bind one of the host's device nodes
 	OpSymlink     Op = "symlink"
-	OpRootRO      Op = "remount-root-ro"
-	OpPivot       Op = "pivot-root" // pivot into the root and detach the old one
+	OpRootRO      Op = "remount-root-ro" // a tmpfs root, once filled
+	OpPivot       Op = "pivot-root"      // pivot into the root and detach the old one
 )
 
 // Step is one typed setup operation. Targets are paths inside the jail.
@@ -114,7 +114,9 @@ func Plan(s *Spec) ([]Step, error) {
 	if s.RootTmpfs {
 		p.add(Step{Op: OpRootTmpfs, Data: "mode=0755"})
 	} else {
-		p.add(Step{Op: OpRootBind, Source: s.Root})
+		// A root filesystem is made read-only with every mount the host
+		// has below it, before the jail's own mounts go on top.
+		p.add(Step{Op: OpRootBind, Source: s.Root, ReadOnly: s.RootReadOnly})
 	}
 
 	p.add(Step{Op: OpProc, Target: "/proc", Create: p.creatable("/proc")})
@@ -136,7 +138,8 @@ func Plan(s *Spec) ([]Step, error) {
 		p.add(Step{Op: OpBind, Source: b.Source, Target: b.Target, ReadOnly: b.ReadOnly, Create: p.creatable(b.Target)})
 	}
 
-	if s.RootReadOnly {
+	// A tmpfs root is filled first and made read-only last.
+	if s.RootTmpfs && s.RootReadOnly {
 		p.add(Step{Op: OpRootRO})
 	}
 	p.add(Step{Op: OpPivot})
@@ -171,6 +174,13 @@ func checkSpec(s *Spec) error {
 	for _, p := range paths {
 		if p != "" && (!path.IsAbs(p) || path.Clean(p) != p) {
 			return fmt.Errorf("path %q is not absolute and clean", p)
+		}
+	}
+	if s.Home != "" {
+		for _, b := range s.Binds {
+			if b.Target == s.Home || strings.HasPrefix(s.Home, b.Target+"/") || b.Target == "/" {
+				return fmt.Errorf("mount target %s would cover the home folder %s; choose another target, or set home = false", b.Target, s.Home)
+			}
 		}
 	}
 	return nil
