@@ -82,10 +82,10 @@ func TestCheckUserPrintsEffectivePolicy(t *testing.T) {
 		`root = "` + env.rootfs + `"`,
 		`network = "none"`,
 		`mount = { source = "/usr/share/doc", target = "/srv", mode = "ro", optional = false }`,
-		"bind-root " + env.rootfs + "\n",
+		"bind-root " + env.rootfs + " ro\n",
 		"tmpfs /home mode=0755\nbind /home/jse-alice /home/jse-alice create\n",
 		"bind /usr/share/doc /srv ro\n",
-		"remount-root-ro\npivot-root\n",
+		"bind /usr/share/doc /srv ro\npivot-root\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("check --user output lacks %q:\n%s", want, r.stdout)
@@ -149,5 +149,36 @@ func TestRunReportsBadPolicy(t *testing.T) {
 	r := jailctl(t, "", "run", "--policy", file, "--", "true")
 	if r.code != 1 || !strings.Contains(r.stderr, file+`:2: key "defaults.root": invalid path "relative/path": must be absolute`) {
 		t.Errorf("jailctl run with a relative root: %v", r)
+	}
+}
+
+// TestRunBindsFile guards against a file source being given a folder as
+// its mount point on a tmpfs root.
+func TestRunBindsFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "files.toml")
+	text := `unlisted = "defaults"
+[defaults]
+root = "tmpfs"
+home = false
+[[defaults.mounts]]
+source = "/usr"
+[[defaults.mounts]]
+source = "/bin"
+[[defaults.mounts]]
+source = "/lib"
+[[defaults.mounts]]
+source = "/lib64"
+optional = true
+[[defaults.mounts]]
+source = "/etc/os-release"
+target = "/srv/os-release"
+`
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := jailctl(t, "", "run", "--policy", file, "--", "/bin/cat", "/srv/os-release")
+	host, _ := os.ReadFile("/etc/os-release")
+	if r.code != 0 || r.stdout != string(host) {
+		t.Errorf("cat of a file bound into a tmpfs root: %v", r)
 	}
 }

@@ -33,14 +33,26 @@ func TestSSHCommandRunsInJail(t *testing.T) {
 
 func TestUserNamespaceMapsOnlyTheUser(t *testing.T) {
 	a := lookup("jse-alice")
-	r := ssh(t, "jse-alice", "", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups")
-	if r.code != 0 {
-		t.Fatalf("ssh: %v", r)
+	done := make(chan result, 1)
+	go func() { done <- ssh(t, "jse-alice", "", "exec sleep 308") }()
+	pid := waitForProcess(t, "jse-alice", "sleep 308")
+	defer func() {
+		syscallKill(pid)
+		<-done
+	}()
+	// Read from the host, the maps show the user's own ids; read inside,
+	// they show ids relative to the jail's parent namespace.
+	var got []string
+	for _, f := range []string{"uid_map", "gid_map", "setgroups"} {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Fields(string(data))...)
 	}
-	fields := strings.Fields(r.stdout)
 	want := []string{"0", strconv.Itoa(a.uid), "1", "0", strconv.Itoa(a.gid), "1", "deny"}
-	if strings.Join(fields, " ") != strings.Join(want, " ") {
-		t.Errorf("uid_map, gid_map, setgroups = %q, want %q", fields, want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("uid_map, gid_map, setgroups of a jailed process = %q, want %q", got, want)
 	}
 }
 
@@ -351,5 +363,41 @@ func TestNothingSurvivesLogout(t *testing.T) {
 			t.Fatalf("processes of jse-dave still run 3s after logout:\n%s", ps)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestMountsLocked guards against root in the jail undoing the jail's
+// mounts: remounting a read-only bind or the root read-write, unmounting
+// a mount to uncover what lies below, or changing the jail's hostname or
+// network. Root may still mount in namespaces of its own.
+func TestMountsLocked(t *testing.T) {
+	a := lookup("jse-dave")
+	data := filepath.Join(env.base, "dave-data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(data, a.uid, a.gid); err != nil {
+		t.Fatal(err)
+	}
+	withFile(t, "users.d/jse-dave.toml", fmt.Sprintf("[[mounts]]\nsource = %q\ntarget = \"/mnt\"\nmode = \"ro\"\n", data))
+	script := strings.Join([]string{
+		"touch /mnt/x 2>/dev/null && echo WROTE-READ-ONLY",
+		"mount -o remount,bind,rw /mnt 2>/dev/null && echo REMOUNTED-BIND",
+		"touch /mnt/y 2>/dev/null && echo WROTE-AFTER-REMOUNT",
+		"mount -o remount,bind,rw / 2>/dev/null && echo REMOUNTED-ROOT",
+		"umount /tmp 2>/dev/null && echo UNMOUNTED-TMP",
+		"umount -l /home 2>/dev/null && echo UNMOUNTED-HOME",
+		"hostname evil 2>/dev/null && echo HOSTNAME-CHANGED",
+		"ip link set lo down 2>/dev/null && echo LO-DOWN",
+		"mount -t tmpfs none /media && touch /media/ok && echo OWN-MOUNT-WORKS",
+	}, "; ")
+	r := ssh(t, "jse-dave", "", script)
+	if got := strings.TrimSpace(r.stdout); got != "OWN-MOUNT-WORKS" {
+		t.Errorf("root in the jail: got %q, want only OWN-MOUNT-WORKS (%v)", got, r)
+	}
+	for _, f := range []string{"x", "y"} {
+		if _, err := os.Stat(filepath.Join(data, f)); err == nil {
+			t.Errorf("the jail wrote %s through a read-only bind", f)
+		}
 	}
 }

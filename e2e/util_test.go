@@ -42,3 +42,23 @@ func fileOwner(t *testing.T, path string) int {
 	}
 	return int(fi.Sys().(*syscall.Stat_t).Uid)
 }
+
+// waitForComm returns the host PID of user's process whose command name
+// is comm, waiting up to ten seconds for it to appear.
+func waitForComm(t *testing.T, user, comm string) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-u", user, "-x", comm).Output()
+		if f := strings.Fields(string(out)); len(f) == 1 {
+			pid, _ := strconv.Atoi(f[0])
+			return pid
+		} else if len(f) > 1 {
+			t.Fatalf("%d processes %s of %s, want one", len(f), comm, user)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no process %s of %s within 10s", comm, user)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
