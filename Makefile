@@ -29,7 +29,7 @@ test: testroot
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Debian packages the tests use.
-DEPS := openssh-server openssh-client debootstrap rsync git procps iproute2 util-linux ca-certificates
+DEPS := openssh-server openssh-client debootstrap rsync git procps iproute2 util-linux tmux ca-certificates
 
 deps:
 	apt-get update -q

@@ -146,7 +146,7 @@ func (s *Session) fail(err error) error {
 func startHint(err error) string {
 	switch {
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-		return " (unprivileged user namespaces are disabled: check sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, and on Ubuntu the AppArmor profile in contrib/apparmor)"
+		return " (unprivileged user namespaces are disabled: check sysctl kernel.unprivileged_userns_clone and user.max_user_namespaces, and on Ubuntu 23.10 and later kernel.apparmor_restrict_unprivileged_userns)"
 	case errors.Is(err, unix.ENOSPC):
 		return " (the limit in /proc/sys/user/max_user_namespaces is reached)"
 	}

@@ -25,7 +25,7 @@ func runCheck(args []string) int {
 	dir := fset.String("dir", policyDir, "policy `DIR` to check")
 	user := fset.String("user", "", "print the effective policy of user `NAME`")
 	if err := fset.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fset.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "jailctl check: unexpected argument %q\n", fset.Arg(0))
@@ -117,7 +117,7 @@ func checkJail(j *policy.Jail) []string {
 		if err := policy.CheckTrustedPath(j.Root); err != nil {
 			msgs = append(msgs, "untrusted root filesystem: "+err.Error())
 		}
-		if _, err := os.Stat(filepath.Join(j.Root, j.Shell)); err != nil {
+		if _, err := os.Stat(filepath.Join(j.Root, j.Shell)); err != nil && !underMount(j, j.Shell) {
 			msgs = append(msgs, fmt.Sprintf("shell %s does not exist in root filesystem %s", j.Shell, j.Root))
 		}
 	}
@@ -186,4 +186,16 @@ func quoteList(l []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// underMount reports whether path inside the jail lies under one of its
+// policy mounts, where the root filesystem alone does not say what is.
+func underMount(j *policy.Jail, p string) bool {
+	for _, m := range j.Mounts {
+		t := string(m.Target)
+		if p == t || strings.HasPrefix(p, t+"/") {
+			return true
+		}
+	}
+	return false
 }

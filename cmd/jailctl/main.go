@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 
@@ -48,5 +50,14 @@ func dispatch(args []string) int {
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "jailctl: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+// parseStatus returns the exit status for a flag parsing error: 0 for
+// -h and --help, which print the usage as asked, and 2 otherwise.
+func parseStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	return 2
 }

@@ -26,7 +26,7 @@ func runRun(args []string) int {
 	fset := flag.NewFlagSet("run", flag.ContinueOnError)
 	policyFile := fset.String("policy", "", "policy `FILE` to read (default: the built-in demo policy)")
 	if err := fset.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 
 	u, err := policy.LookupUID(passwdFile, os.Getuid())
