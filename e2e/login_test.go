@@ -95,6 +95,15 @@ func TestStdinPassesThrough(t *testing.T) {
 	}
 }
 
+// TestHalfClose checks that the end of stdin reaches the jailed command
+// while its output goes on, as rsync and git over ssh rely on.
+func TestHalfClose(t *testing.T) {
+	r := ssh(t, "jse-alice", "some input\n", "cat; echo after-eof; echo to-stderr >&2")
+	if r.stdout != "some input\nafter-eof\n" || r.stderr != "to-stderr\n" {
+		t.Errorf("output after the end of input: %v", r)
+	}
+}
+
 // TestProcessesIsolated guards against a jail that sees or signals host
 // processes, including the user's own processes outside the jail.
 func TestProcessesIsolated(t *testing.T) {

@@ -211,3 +211,26 @@ func TestTermEndsInteractiveJail(t *testing.T) {
 	}
 	waitUserGone(t, "jse-dave", "SIGTERM to jailsh")
 }
+
+// TestTerminalRestoredAfterCrash kills the jail's init from the host, the
+// way a crash would end the jail, and checks that the terminal comes back
+// in the modes it had.
+func TestTerminalRestoredAfterCrash(t *testing.T) {
+	m := newTmux(t, "bash --norc --noprofile")
+	m.send(`PS1='HOST$ '; stty -g > `+env.base+`/stty-crash; su - jse-alice`, "Enter")
+	m.waitFor("root@alice-jail:~#")
+	init := waitForComm(t, "jse-alice", "jailsh-init")
+	if err := exec.Command("kill", "-KILL", fmt.Sprint(init)).Run(); err != nil {
+		t.Fatal(err)
+	}
+	// The dead jail wrote no newline, so the prompt follows its own.
+	m.waitFor("root@alice-jail:~# HOST$")
+	m.send("echo status=$?; stty -g | cmp -s - "+env.base+"/stty-crash && echo MODES-RESTORED; echo "+mark(1), "Enter")
+	s := m.waitFor("\n" + mark(1) + "\n")
+	if !strings.Contains(s, "status=137") {
+		t.Errorf("su's status after the init was killed: want 137 (128+SIGKILL); screen:\n%s", s)
+	}
+	if !strings.Contains(s, "MODES-RESTORED") {
+		t.Errorf("the terminal's modes differ after the jail crashed; screen:\n%s", s)
+	}
+}
