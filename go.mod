@@ -8,4 +8,8 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require golang.org/x/term v0.48.0
+require (
+	github.com/elastic/go-seccomp-bpf v1.6.0
+	golang.org/x/net v0.41.0
+	golang.org/x/term v0.48.0
+)

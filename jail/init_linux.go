@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -42,6 +43,15 @@ func IsInit() bool {
 // status. It runs as PID 1 and as root of the jail's user namespace, and
 // never returns.
 func RunInit() {
+	// The bounding set belongs to a thread, and the program is forked
+	// from the thread that dropped it, so this goroutine keeps its thread.
+	runtime.LockOSThread()
+	// Catching signals takes a round trip to the runtime's signal thread,
+	// which is started for it; that runs while the init builds the jail.
+	go func() {
+		signal.Notify(initSignals, forwardedSignals...)
+		close(initSignalsReady)
+	}()
 	// Started through /proc/self/exe, the kernel names this process "exe";
 	// ps in the jail and pgrep on the host should see what it is.
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&initComm[0])), 0, 0, 0)
@@ -89,6 +99,11 @@ func setupAndStart(sync *os.File) (int, *os.File, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	// The limit goes in before the program's namespace exists, since
+	// it is checked when a namespace is made.
+	if err := limitUserNamespaces(s.UserNamespaces); err != nil {
+		return 0, nil, err
+	}
 	if err := buildRoot(&s, steps); err != nil {
 		return 0, nil, err
 	}
@@ -104,8 +119,7 @@ func setupAndStart(sync *os.File) (int, *os.File, error) {
 	// Signals must be caught before the program starts, or one sent in
 	// between would hit PID 1, which the kernel shields from default
 	// actions, and be lost.
-	signal.Notify(initSignals, forwardedSignals...)
-	signal.Notify(make(chan os.Signal, 1), ignoredSignals...)
+	<-initSignalsReady
 
 	prog, err := lookPath(s.Path, s.Env)
 	if err != nil {
@@ -128,6 +142,12 @@ func setupAndStart(sync *os.File) (int, *os.File, error) {
 		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
 		GidMappingsEnableSetgroups: false,
 	}
+	if s.KeepUID {
+		// The user keeps their own ids inside, and exec drops every
+		// capability of a process that is not root.
+		sys.UidMappings[0].ContainerID = s.UID
+		sys.GidMappings[0].ContainerID = s.GID
+	}
 	attr := &os.ProcAttr{
 		Dir:   dir,
 		Env:   s.Env,
@@ -148,7 +168,14 @@ func setupAndStart(sync *os.File) (int, *os.File, error) {
 		attr.Files = []*os.File{slave, slave, slave}
 		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
 	}
-	p, err := os.StartProcess(prog, s.Argv, attr)
+	path, argv, err := stageArgv(&s, prog)
+	if err != nil {
+		return 0, master, err
+	}
+	if err := harden(&s); err != nil {
+		return 0, master, err
+	}
+	p, err := os.StartProcess(path, argv, attr)
 	if err != nil {
 		return 0, master, fmt.Errorf("start %s in the jail: %w", s.Path, errors.Unwrap(err))
 	}
@@ -186,12 +213,13 @@ func checkExecutable(p string) error {
 }
 
 var (
-	initSignals = make(chan os.Signal, 8)
+	initSignals      = make(chan os.Signal, 8)
+	initSignalsReady = make(chan struct{})
 	// forwardedSignals reach the init from the outer process and are
-	// passed on to the program.
+	// passed on to the program. The init needs no other handler: it has
+	// no terminal to send it stop signals, and the kernel drops signals
+	// without a handler that processes in the jail send to PID 1.
 	forwardedSignals = []os.Signal{unix.SIGHUP, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2}
-	// ignoredSignals would stop the init, which has no terminal of its own.
-	ignoredSignals = []os.Signal{unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU}
 )
 
 // reap waits for every child, adopted orphans included, until pid exits,

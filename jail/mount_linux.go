@@ -82,7 +82,7 @@ func buildRoot(s *Spec, steps []Step) error {
 	}
 	defer b.close()
 	for _, st := range steps {
-		if st.Op != OpRootBind && st.Op != OpBind && st.Op != OpDevice {
+		if st.Op != OpRootBind && st.Op != OpBind && st.Op != OpDevice && st.Op != OpMask {
 			continue
 		}
 		if _, ok := b.sources[st.Source]; ok {
@@ -164,6 +164,33 @@ func (b *builder) do(st Step) error {
 			}
 			return nil
 		})
+	case OpMask:
+		return b.onTarget(st, func(t string) error {
+			var fst unix.Stat_t
+			if err := unix.Stat(t, &fst); err != nil {
+				return fmt.Errorf("stat %s: %w", st.Target, err)
+			}
+			if fst.Mode&unix.S_IFMT == unix.S_IFDIR {
+				return mount("mask", "tmpfs", t, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
+			}
+			return mount("mask", fdPath(int(b.sources[st.Source].Fd())), t, "", unix.MS_BIND, "")
+		})
+	case OpReadOnly:
+		if !b.exists(st.Target) {
+			return nil
+		}
+		err := b.onTarget(st, func(t string) error {
+			return mount("bind", t, t, "", unix.MS_BIND|unix.MS_REC, "")
+		})
+		if err != nil {
+			return err
+		}
+		fd, err := b.resolve(st.Target)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return setattr(fd, st.Target, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, true)
 	case OpRootRO:
 		return setattr(b.rootFD, "/", unix.MOUNT_ATTR_RDONLY, false)
 	case OpPivot:
@@ -215,6 +242,9 @@ func (b *builder) onTarget(st Step, fn func(target string) error) error {
 		}
 	}
 	if errors.Is(err, unix.ENOENT) {
+		if st.Optional {
+			return nil
+		}
 		return fmt.Errorf("mount target %s does not exist in the root filesystem; create it there", st.Target)
 	}
 	if err != nil {
@@ -344,4 +374,13 @@ func isDir(f *os.File) bool {
 		return true
 	}
 	return st.Mode&unix.S_IFMT == unix.S_IFDIR
+}
+
+func (b *builder) exists(target string) bool {
+	fd, err := b.resolve(target)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
 }

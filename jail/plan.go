@@ -22,6 +22,8 @@ const (
 	OpSymlink     Op = "symlink"
 	OpRootRO      Op = "remount-root-ro" // a tmpfs root, once filled
 	OpPivot       Op = "pivot-root"      // pivot into the root and detach the old one
+	OpMask        Op = "mask"            // cover with /dev/null, or an empty read-only tmpfs
+	OpReadOnly    Op = "read-only"       // bind onto itself, read-only
 )
 
 // Step is one typed setup operation. Targets are paths inside the jail.
@@ -33,6 +35,7 @@ type Step struct {
 	ReadOnly bool
 	Create   bool // create a missing target, as a folder or (File) a file
 	File     bool
+	Optional bool // skip the step when the target does not exist
 }
 
 func (s Step) String() string {
@@ -53,8 +56,24 @@ func (s Step) String() string {
 	if s.Create {
 		b.WriteString(" create")
 	}
+	if s.Optional {
+		b.WriteString(" optional")
+	}
 	return b.String()
 }
+
+// procMasked and procReadOnly are the parts of /proc that container
+// runtimes hide or make read-only (runc's defaults, as Docker uses them):
+// kernel memory, keys, timers and scheduler state, and the knobs that act
+// on the whole machine. Many are closed to a user namespace already; the
+// masks hold whatever a kernel version exposes.
+var (
+	procMasked = []string{
+		"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+		"/proc/latency_stats", "/proc/timer_stats", "/proc/acpi", "/proc/scsi", "/proc/asound",
+	}
+	procReadOnly = []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"}
+)
 
 // deviceNodes are bound from the host into the jail's /dev.
 var deviceNodes = []string{"null", "zero", "full", "random", "urandom", "tty"}
@@ -120,6 +139,12 @@ func Plan(s *Spec) ([]Step, error) {
 	}
 
 	p.add(Step{Op: OpProc, Target: "/proc", Create: p.creatable("/proc")})
+	for _, t := range procMasked {
+		p.add(Step{Op: OpMask, Source: "/dev/null", Target: t, Optional: true})
+	}
+	for _, t := range procReadOnly {
+		p.add(Step{Op: OpReadOnly, Target: t, Optional: true})
+	}
 	p.add(Step{Op: OpTmpfs, Target: "/dev", Data: "mode=0755", Create: p.creatable("/dev")})
 	for _, n := range deviceNodes {
 		p.add(Step{Op: OpDevice, Source: "/dev/" + n, Target: "/dev/" + n, Create: true, File: true})

@@ -46,6 +46,24 @@ func findStep(t *testing.T, steps []Step, op Op, target string) (int, Step) {
 	return idx[0], steps[idx[0]]
 }
 
+// procSteps are the steps of every plan that hide parts of /proc.
+var procSteps = []string{
+	"mask /dev/null /proc/kcore optional",
+	"mask /dev/null /proc/keys optional",
+	"mask /dev/null /proc/timer_list optional",
+	"mask /dev/null /proc/sched_debug optional",
+	"mask /dev/null /proc/latency_stats optional",
+	"mask /dev/null /proc/timer_stats optional",
+	"mask /dev/null /proc/acpi optional",
+	"mask /dev/null /proc/scsi optional",
+	"mask /dev/null /proc/asound optional",
+	"read-only /proc/sys optional",
+	"read-only /proc/sysrq-trigger optional",
+	"read-only /proc/irq optional",
+	"read-only /proc/bus optional",
+	"read-only /proc/fs optional",
+}
+
 // devSteps are the steps of every plan between the /dev tmpfs and /tmp.
 var devSteps = []string{
 	"bind-device /dev/null /dev/null create",
@@ -71,7 +89,9 @@ func TestPlanDirectoryRoot(t *testing.T) {
 		Binds:        []Bind{{Source: "/srv/data", Target: "/data", ReadOnly: true}},
 	}
 	want := slices.Concat(
-		[]string{"make-rprivate /", "bind-root /srv/jails/bookworm ro", "proc /proc", "tmpfs /dev mode=0755"},
+		[]string{"make-rprivate /", "bind-root /srv/jails/bookworm ro", "proc /proc"},
+		procSteps,
+		[]string{"tmpfs /dev mode=0755"},
 		devSteps,
 		[]string{
 			"tmpfs /tmp mode=1777",
@@ -93,7 +113,9 @@ func TestPlanTmpfsRoot(t *testing.T) {
 		Binds:     []Bind{{Source: "/usr", Target: "/usr", ReadOnly: true}},
 	}
 	want := slices.Concat(
-		[]string{"make-rprivate /", "tmpfs-root mode=0755", "proc /proc create", "tmpfs /dev mode=0755 create"},
+		[]string{"make-rprivate /", "tmpfs-root mode=0755", "proc /proc create"},
+		procSteps,
+		[]string{"tmpfs /dev mode=0755 create"},
 		devSteps,
 		[]string{
 			"tmpfs /tmp mode=1777 create",

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -17,6 +18,26 @@ import (
 // killGrace is how long the jail has to end after SIGHUP or SIGTERM before
 // its init, and with it every process in the jail, is killed.
 const killGrace = time.Second
+
+var (
+	outerSignals      = make(chan os.Signal, 8)
+	outerSignalsReady = make(chan struct{})
+	catchOnce         sync.Once
+)
+
+// CatchSignals starts catching the signals that a session passes to the
+// jail, or ignores, in the background: it takes a round trip to the Go
+// runtime's signal thread, which the caller's other start-up work can
+// hide. Start waits for it, and calls it if the caller did not.
+func CatchSignals() {
+	catchOnce.Do(func() {
+		go func() {
+			signal.Notify(outerSignals, unix.SIGHUP, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT,
+				unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
+			close(outerSignalsReady)
+		}()
+	})
+}
 
 // Session is a running jail, seen from the outer process on the host.
 type Session struct {
@@ -38,6 +59,7 @@ func Start(s *Spec) (*Session, error) {
 	// not the process, so the starting thread must live as long as the
 	// session: the init must die with jailsh, and never outlive it.
 	runtime.LockOSThread()
+	CatchSignals()
 
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -90,11 +112,8 @@ func Start(s *Spec) (*Session, error) {
 			Pdeathsig: unix.SIGKILL,
 		},
 	}
-	sess := &Session{cmd: cmd, signals: make(chan os.Signal, 4)}
-	signal.Notify(sess.signals, unix.SIGHUP, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT)
-	// jailsh must not stop when the terminal says so; the jail has a
-	// terminal of its own, or none.
-	signal.Notify(make(chan os.Signal, 1), unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
+	sess := &Session{cmd: cmd, signals: outerSignals}
+	<-outerSignalsReady
 
 	err = cmd.Start()
 	child.Close()
@@ -177,6 +196,11 @@ func (s *Session) Wait() int {
 		for {
 			select {
 			case sig := <-s.signals:
+				// jailsh must not stop when a terminal says so: the jail
+				// has a terminal of its own, or none.
+				if sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU {
+					continue
+				}
 				if sig == unix.SIGHUP {
 					// A hangup of the login terminal becomes a hangup of
 					// the jail's terminal, as the kernel would do it.

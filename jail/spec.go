@@ -32,6 +32,16 @@ type Spec struct {
 	Env  []string
 	Dir  string // working folder inside; "/" when it does not exist
 
+	// Hardening of the program, applied by the init last before it starts.
+	DeniedSyscalls []string // denied with EPERM by a seccomp filter; none: no filter
+	Capabilities   []string // kept in the bounding set; all others are dropped
+	UserNamespaces int      // user namespaces the jail's processes may create
+	Rlimits        []Rlimit
+	// KeepUID runs the program as the user's own uid and gid (UID, GID),
+	// without capabilities, instead of as root.
+	KeepUID  bool
+	UID, GID int
+
 	// TTY, when set, gives the program a pseudo-terminal of the jail's own
 	// with this size, which jailsh relays to the login terminal. Without
 	// it the program gets jailsh's stdin, stdout and stderr as they are.
@@ -54,13 +64,17 @@ type Bind struct {
 // the jail j, with env as the program's environment.
 func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
 	s := &Spec{
-		RootReadOnly: j.RootReadOnly,
-		Hostname:     j.Hostname,
-		NewNetwork:   j.Network != policy.NetworkHost,
-		Path:         path,
-		Argv:         argv,
-		Env:          env,
-		Dir:          "/",
+		DeniedSyscalls: DefaultDeniedSyscalls,
+		Capabilities:   DefaultCapabilities,
+		UID:            j.User.UID,
+		GID:            j.User.GID,
+		RootReadOnly:   j.RootReadOnly,
+		Hostname:       j.Hostname,
+		NewNetwork:     j.Network != policy.NetworkHost,
+		Path:           path,
+		Argv:           argv,
+		Env:            env,
+		Dir:            "/",
 	}
 	if j.Root == policy.RootTmpfs {
 		s.RootTmpfs = true

@@ -28,6 +28,9 @@ func main() {
 	if jail.IsInit() {
 		jail.RunInit()
 	}
+	if jail.IsExecStage() {
+		jail.RunExecStage()
+	}
 	if err := jail.CloseInheritedFDs(); err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl: %v\n", err)
 		os.Exit(1)

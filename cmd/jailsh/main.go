@@ -29,6 +29,9 @@ func main() {
 	if jail.IsInit() {
 		jail.RunInit()
 	}
+	if jail.IsExecStage() {
+		jail.RunExecStage()
+	}
 	if err := jail.CloseInheritedFDs(); err != nil {
 		fmt.Fprintf(os.Stderr, "jailsh: login refused: %v\n", err)
 		os.Exit(1)
@@ -38,6 +41,7 @@ func main() {
 
 func run() int {
 	start := time.Now()
+	jail.CatchSignals()
 	ev := jail.Event{UID: os.Getuid(), PID: os.Getpid(), Mode: modeLogin}
 
 	// Sessions must be audited, so a login that cannot be is refused.
