@@ -182,3 +182,20 @@ target = "/srv/os-release"
 		t.Errorf("cat of a file bound into a tmpfs root: %v", r)
 	}
 }
+
+// TestCheckSSHD reads the test sshd's effective configuration: it leaves
+// stream-local forwarding at sshd's default, yes, which check must report.
+func TestCheckSSHD(t *testing.T) {
+	dir := validPolicyDir(t)
+	r := jailctl(t, "", "check", "--dir", dir, "--sshd", "--sshd-config", filepath.Join(env.base, "sshd_config"))
+	if r.code != 1 {
+		t.Errorf("exit status = %d, want 1", r.code)
+	}
+	want := "user jse-alice: sshd: AllowStreamLocalForwarding yes: sshd connects to the host's Unix sockets, outside the jail; set AllowStreamLocalForwarding no"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	if strings.Contains(r.stderr, "user jse-alice: sshd: AllowTcpForwarding") {
+		t.Errorf("TCP forwarding is off in the test sshd, but reported:\n%s", r.stderr)
+	}
+}

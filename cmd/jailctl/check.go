@@ -24,6 +24,8 @@ func runCheck(args []string) int {
 	fset := flag.NewFlagSet("check", flag.ContinueOnError)
 	dir := fset.String("dir", policyDir, "policy `DIR` to check")
 	user := fset.String("user", "", "print the effective policy of user `NAME`")
+	sshd := fset.Bool("sshd", false, "also check sshd's effective configuration for every jailed account")
+	sshdConfigFile := fset.String("sshd-config", "", "sshd configuration `FILE` for --sshd (default: sshd's own)")
 	if err := fset.Parse(args); err != nil {
 		return parseStatus(err)
 	}
@@ -63,6 +65,16 @@ func runCheck(args []string) int {
 		}
 		for _, msg := range checkJail(j) {
 			report("user %s: %s", name, msg)
+		}
+		if *sshd {
+			cfg, err := effectiveSSHDConfig("/usr/sbin/sshd", *sshdConfigFile, name)
+			if err != nil {
+				report("%v", err)
+				continue
+			}
+			for _, msg := range sshdFindings(cfg, u.Shell) {
+				report("user %s: sshd: %s", name, msg)
+			}
 		}
 	}
 	if problems > 0 {
