@@ -18,6 +18,17 @@ var deniedEnv = []string{
 	"NODE_OPTIONS", "JAVA_TOOL_OPTIONS",
 }
 
+// jailshEnv contains the variables that BuildEnv sets after applying env,
+// so an env value for one would have no effect. Each maps to the end of
+// the error message: where jailsh takes the value from, and the fix.
+var jailshEnv = map[string]string{
+	"HOME":    "from the user's passwd entry; remove it from env",
+	"USER":    "to the user's name; remove it from env",
+	"LOGNAME": "to the user's name; remove it from env",
+	"SHELL":   "from the shell key; remove it from env and set shell instead",
+	"PATH":    "from the path key; remove it from env and set path instead, like path = \"/usr/bin:/bin\"",
+}
+
 // DefaultKeepEnv is the login environment kept when a policy names none.
 var DefaultKeepEnv = []string{"TERM", "COLORTERM", "LANG", "LANGUAGE", "LC_*", "TZ", "SSH_CLIENT", "SSH_CONNECTION"}
 
@@ -48,6 +59,9 @@ func checkEnvName(name string) error {
 		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
 			return fmt.Errorf("invalid environment variable name %q: use letters, digits and '_'", name)
 		}
+	}
+	if fix, ok := jailshEnv[name]; ok {
+		return fmt.Errorf("environment variable %q is set by jailsh %s", name, fix)
 	}
 	if isDeniedEnv(name) {
 		return fmt.Errorf("environment variable %q may change how programs in the jail load or run, and is never passed into a jail", name)

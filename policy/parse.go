@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -39,7 +38,7 @@ func (e *Error) Error() string {
 // ParseFile parses the main policy file. name is used in errors only.
 func ParseFile(name string, data []byte) (*File, error) {
 	var f File
-	if err := decode(name, data, &f); err != nil {
+	if err := decode(name, data, &f, mainFileLayout); err != nil {
 		return nil, err
 	}
 	if f.Unlisted == "" {
@@ -63,7 +62,7 @@ func ParseFile(name string, data []byte) (*File, error) {
 // those of a [users.NAME] table.
 func ParseUserFile(name string, data []byte) (*Settings, error) {
 	var s Settings
-	if err := decode(name, data, &s); err != nil {
+	if err := decode(name, data, &s, userFileLayout); err != nil {
 		return nil, err
 	}
 	if err := checkSettings(name, data, s, nil); err != nil {
@@ -72,54 +71,13 @@ func ParseUserFile(name string, data []byte) (*Settings, error) {
 	return &s, nil
 }
 
-func decode(name string, data []byte, v any) error {
-	if len(data) > MaxFileSize {
-		return &Error{File: name, Msg: fmt.Sprintf("file is %d bytes, larger than the limit of %d; a policy file is a few kilobytes", len(data), MaxFileSize)}
-	}
-	md, err := toml.Decode(string(data), v)
-	if err != nil {
-		return tomlError(name, err)
-	}
-	// A typo must not silently drop a restriction, so unknown keys are errors.
-	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		k := undecoded[0]
-		return &Error{File: name, Line: locate(data, k), Key: k.String(), Msg: "unknown key; see jailsh.toml(5) for the keys a policy may contain"}
-	}
-	return nil
-}
-
-// decodeErrorRE matches the decoder's type errors, which BurntSushi/toml
-// (v1.6) returns as plain errors with the line and key in the text.
-var decodeErrorRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
-
-func tomlError(name string, err error) error {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
-	}
-	if m := decodeErrorRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: name, Line: line, Key: m[2], Msg: m[3]}
-	}
-	return &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
-}
-
 func checkSettings(name string, data []byte, s Settings, prefix toml.Key) error {
 	at := func(msg string, key ...string) error {
 		k := append(append(toml.Key{}, prefix...), key...)
 		return &Error{File: name, Line: locate(data, k), Key: k.String(), Msg: msg}
 	}
-	for i, m := range s.Mounts {
-		if m.Source == "" {
-			return at(fmt.Sprintf("mount %d has no source; add source = \"/host/path\"", i+1), "mounts")
-		}
-		target := m.Target
-		if target == "" {
-			target = m.Source
-		}
-		if err := checkMountTarget(string(target)); err != nil {
-			return at(err.Error(), "mounts")
-		}
+	if err := checkMounts(name, data, s.Mounts, append(append(toml.Key{}, prefix...), "mounts")); err != nil {
+		return err
 	}
 	for _, pattern := range s.KeepEnv {
 		if err := checkEnvPattern(pattern); err != nil {
@@ -139,6 +97,33 @@ func checkSettings(name string, data []byte, s Settings, prefix toml.Key) error 
 		}
 	}
 	return nil
+}
+
+// checkMounts returns an error for the first invalid mount of the array at
+// key, at the line of that mount's own [[...]] header.
+func checkMounts(name string, data []byte, mounts []Mount, key toml.Key) error {
+	for i, m := range mounts {
+		if err := checkMount(m); err != nil {
+			line := locateArrayTable(data, key, i+1)
+			if line == 0 {
+				// Mounts written as an inline array have no header.
+				line = locate(data, key)
+			}
+			return &Error{File: name, Line: line, Key: key.String(), Msg: fmt.Sprintf("mount %d: %v", i+1, err)}
+		}
+	}
+	return nil
+}
+
+func checkMount(m Mount) error {
+	if m.Source == "" {
+		return errors.New("missing source; add source = \"/host/path\"")
+	}
+	target := m.Target
+	if target == "" {
+		target = m.Source
+	}
+	return checkMountTarget(string(target))
 }
 
 // reservedTargets are set up by jailsh itself on every jail.

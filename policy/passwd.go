@@ -31,9 +31,20 @@ func LookupUID(path string, uid int) (*User, error) {
 	return FindUID(f, uid)
 }
 
+// maxPasswdLine is the longest passwd line that FindUID and FindName read.
+// A longer line fails the lookup with bufio.ErrTooLong.
+const maxPasswdLine = 1 << 20
+
+func newPasswdScanner(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	// One more byte than maxPasswdLine for the newline.
+	sc.Buffer(make([]byte, 0, 64*1024), maxPasswdLine+1)
+	return sc
+}
+
 // FindUID returns the first entry for uid in a passwd-format stream.
 func FindUID(r io.Reader, uid int) (*User, error) {
-	sc := bufio.NewScanner(r)
+	sc := newPasswdScanner(r)
 	for sc.Scan() {
 		u, ok := parsePasswdLine(sc.Text())
 		if ok && u.UID == uid {
@@ -48,7 +59,7 @@ func FindUID(r io.Reader, uid int) (*User, error) {
 
 // FindName returns the first entry named name in a passwd-format stream.
 func FindName(r io.Reader, name string) (*User, error) {
-	sc := bufio.NewScanner(r)
+	sc := newPasswdScanner(r)
 	for sc.Scan() {
 		u, ok := parsePasswdLine(sc.Text())
 		if ok && u.Name == name {
@@ -71,7 +82,12 @@ func LookupName(path, name string) (*User, error) {
 	return FindName(f, name)
 }
 
+// parsePasswdLine skips comment lines, whose first non-blank character is
+// '#', and NIS compat entries, which start with '+' or '-'.
 func parsePasswdLine(line string) (*User, bool) {
+	if strings.HasPrefix(strings.TrimLeft(line, " \t"), "#") {
+		return nil, false
+	}
 	fields := strings.Split(line, ":")
 	if len(fields) != 7 || fields[0] == "" || strings.HasPrefix(fields[0], "+") || strings.HasPrefix(fields[0], "-") {
 		return nil, false

@@ -25,7 +25,7 @@ type Jail struct {
 // Resolve computes the effective policy of u. Layers apply in a fixed
 // order, each overriding the one before: [defaults], then [users.NAME] in
 // the main file, then users.d/NAME.toml. Mounts add up, and a later mount
-// on the same target replaces an earlier one.
+// on the same target replaces an earlier one in its place.
 func (p *Policy) Resolve(u User) (*Jail, error) {
 	layers := []Settings{p.Main.Defaults}
 	sources := []string{p.MainName}
@@ -50,7 +50,7 @@ func (p *Policy) Resolve(u User) (*Jail, error) {
 		Network:      NetworkNone,
 		Home:         true,
 		Path:         DefaultPath,
-		KeepEnv:      DefaultKeepEnv,
+		KeepEnv:      slices.Clone(DefaultKeepEnv),
 		Env:          map[string]string{},
 		Sources:      sources,
 	}
@@ -91,13 +91,25 @@ func (j *Jail) apply(s Settings) {
 	j.Env = maps.Clone(j.Env)
 	maps.Copy(j.Env, s.Env)
 	for _, m := range s.Mounts {
-		if m.Target == "" {
-			m.Target = m.Source
-		}
-		if m.Mode == "" {
-			m.Mode = ReadOnly
-		}
-		j.Mounts = slices.DeleteFunc(slices.Clone(j.Mounts), func(old Mount) bool { return old.Target == m.Target })
-		j.Mounts = append(j.Mounts, m)
+		j.addMount(m)
 	}
+}
+
+// addMount fills in the defaults of m and adds it to the jail. A mount on a
+// target already in the list replaces that mount in its place, because
+// moving it to the end could bind /data over an earlier /data/sub and hide
+// it.
+func (j *Jail) addMount(m Mount) {
+	if m.Target == "" {
+		m.Target = m.Source
+	}
+	if m.Mode == "" {
+		m.Mode = ReadOnly
+	}
+	i := slices.IndexFunc(j.Mounts, func(old Mount) bool { return old.Target == m.Target })
+	if i < 0 {
+		j.Mounts = append(j.Mounts, m)
+		return
+	}
+	j.Mounts[i] = m
 }

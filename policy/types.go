@@ -3,7 +3,9 @@ package policy
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // RootTmpfs is the root value that asks for an empty tmpfs as the jail's
@@ -22,23 +24,30 @@ const (
 	NetworkHost Network = "host"
 )
 
-// UnmarshalText implements encoding.TextUnmarshaler, so that the TOML
-// decoder reports a bad value with its line and key.
-func (n *Network) UnmarshalText(text []byte) error {
-	switch v := Network(text); v {
+// UnmarshalTOML implements toml.Unmarshaler, so that the TOML decoder
+// reports a bad value with its line and key.
+func (n *Network) UnmarshalTOML(value any) error {
+	s, err := stringValue(value, `network = "none"`)
+	if err != nil {
+		return err
+	}
+	switch v := Network(s); v {
 	case NetworkNone, NetworkHost:
 		*n = v
 		return nil
 	}
-	return fmt.Errorf("invalid network %q: use \"none\" or \"host\"", text)
+	return fmt.Errorf("invalid network %q: use \"none\" or \"host\"", s)
 }
 
 // AbsPath is an absolute, clean path on the host or in the jail.
 type AbsPath string
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (p *AbsPath) UnmarshalText(text []byte) error {
-	s := string(text)
+// UnmarshalTOML implements toml.Unmarshaler.
+func (p *AbsPath) UnmarshalTOML(value any) error {
+	s, err := stringValue(value, `"/bin/bash"`)
+	if err != nil {
+		return err
+	}
 	if err := checkAbsPath(s); err != nil {
 		return err
 	}
@@ -63,9 +72,12 @@ func checkAbsPath(s string) error {
 // RootTmpfs.
 type RootPath string
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (r *RootPath) UnmarshalText(text []byte) error {
-	s := string(text)
+// UnmarshalTOML implements toml.Unmarshaler.
+func (r *RootPath) UnmarshalTOML(value any) error {
+	s, err := stringValue(value, `root = "/srv/jails/bookworm"`)
+	if err != nil {
+		return err
+	}
 	if s == RootTmpfs {
 		*r = RootPath(s)
 		return nil
@@ -88,22 +100,29 @@ const (
 	ReadWrite MountMode = "rw"
 )
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (m *MountMode) UnmarshalText(text []byte) error {
-	switch v := MountMode(text); v {
+// UnmarshalTOML implements toml.Unmarshaler.
+func (m *MountMode) UnmarshalTOML(value any) error {
+	s, err := stringValue(value, `mode = "ro"`)
+	if err != nil {
+		return err
+	}
+	switch v := MountMode(s); v {
 	case ReadOnly, ReadWrite:
 		*m = v
 		return nil
 	}
-	return fmt.Errorf("invalid mount mode %q: use \"ro\" or \"rw\"", text)
+	return fmt.Errorf("invalid mount mode %q: use \"ro\" or \"rw\"", s)
 }
 
 // Hostname is a jail's host name, checked against RFC 1123.
 type Hostname string
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (h *Hostname) UnmarshalText(text []byte) error {
-	s := string(text)
+// UnmarshalTOML implements toml.Unmarshaler.
+func (h *Hostname) UnmarshalTOML(value any) error {
+	s, err := stringValue(value, `hostname = "web1"`)
+	if err != nil {
+		return err
+	}
 	if err := checkHostname(s); err != nil {
 		return err
 	}
@@ -111,11 +130,17 @@ func (h *Hostname) UnmarshalText(text []byte) error {
 	return nil
 }
 
+// checkHostname checks s against RFC 1123, under which a label has at most
+// 63 characters. The whole name may have at most 64, the HOST_NAME_MAX of
+// Linux that sethostname(2) enforces.
 func checkHostname(s string) error {
 	if s == "" || len(s) > 64 {
 		return fmt.Errorf("invalid hostname %q: must be 1 to 64 characters", s)
 	}
 	for _, label := range strings.Split(s, ".") {
+		if len(label) > 63 {
+			return fmt.Errorf("invalid hostname %q: label %s is longer than 63 characters; split it with '.'", s, label)
+		}
 		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
 			return fmt.Errorf("invalid hostname %q: labels must be non-empty and must not start or end with '-'", s)
 		}
@@ -128,6 +153,43 @@ func checkHostname(s string) error {
 	return nil
 }
 
+// stringValue returns value when it is a string, and otherwise an error
+// that shows example, a key with a valid value. The string types implement
+// toml.Unmarshaler, not encoding.TextUnmarshaler, because BurntSushi/toml
+// (v1.6) turns integers, floats, booleans and datetimes into text for the
+// latter.
+func stringValue(value any, example string) (string, error) {
+	s, ok := value.(string)
+	if !ok {
+		return "", fmt.Errorf("invalid type: want a string, like %s, got %s", example, describeValue(value))
+	}
+	return s, nil
+}
+
+// describeValue names the TOML type of a decoded value, followed by the
+// value when it is a number or a boolean.
+func describeValue(value any) string {
+	switch v := value.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "integer " + strconv.FormatInt(v, 10)
+	case float64:
+		return "float " + strconv.FormatFloat(v, 'g', -1, 64)
+	case bool:
+		return "boolean " + strconv.FormatBool(v)
+	case time.Time:
+		return "datetime"
+	case []map[string]any:
+		return "array of tables"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "table"
+	}
+	return fmt.Sprintf("value of Go type %T", value)
+}
+
 // Unlisted says what happens to a user who has no entry of their own.
 type Unlisted string
 
@@ -138,14 +200,18 @@ const (
 	UnlistedDefaults Unlisted = "defaults"
 )
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (u *Unlisted) UnmarshalText(text []byte) error {
-	switch v := Unlisted(text); v {
+// UnmarshalTOML implements toml.Unmarshaler.
+func (u *Unlisted) UnmarshalTOML(value any) error {
+	s, err := stringValue(value, `unlisted = "refuse"`)
+	if err != nil {
+		return err
+	}
+	switch v := Unlisted(s); v {
 	case UnlistedRefuse, UnlistedDefaults:
 		*u = v
 		return nil
 	}
-	return fmt.Errorf("invalid value %q: use \"refuse\" or \"defaults\"", text)
+	return fmt.Errorf("invalid value %q: use \"refuse\" or \"defaults\"", s)
 }
 
 // Mount is one bind mount from the host into the jail.

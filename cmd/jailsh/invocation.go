@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -15,9 +16,10 @@ const (
 
 // invocation is how jailsh was called.
 type invocation struct {
-	mode    string
-	login   bool   // start the shell as a login shell
-	command string // for modeCommand and modeForced
+	mode       string
+	login      bool   // start the shell as a login shell
+	hasCommand bool   // run command with SHELL -c, even when it is empty
+	command    string // for modeCommand and modeForced
 }
 
 // parseInvocation interprets argv as login(1), su(1) and sshd call a login
@@ -26,10 +28,35 @@ type invocation struct {
 // shell and puts what the user asked for in SSH_ORIGINAL_COMMAND.
 func parseInvocation(argv []string, originalCommand string, haveOriginal bool) (invocation, error) {
 	inv := invocation{mode: modeLogin}
-	if len(argv) > 0 && strings.HasPrefix(argv[0], "-") {
+	if len(argv) == 0 {
+		return inv, errors.New("missing argv[0]: jailsh was started with an empty argument list; pass the program name as argv[0]")
+	}
+	inv.login = strings.HasPrefix(argv[0], "-")
+	if err := inv.parseOptions(argv[1:]); err != nil {
+		return inv, err
+	}
+	// With jailsh as both the login shell and the ForceCommand, sshd runs
+	// "jailsh -c jailsh", which requests no command of its own.
+	if inv.hasCommand && isJailshCommand(inv.command) {
+		inv.mode, inv.hasCommand, inv.command = modeLogin, false, ""
+	}
+	if !inv.hasCommand && haveOriginal {
+		inv.mode = modeForced
+		inv.hasCommand, inv.command = originalCommand != "", originalCommand
+	}
+	// sshd starts the shell of an interactive session as a login shell.
+	// Under ForceCommand it runs "SHELL -c jailsh" instead, so jailsh sees
+	// "jailsh" or "jailsh -c jailsh" and no SSH_ORIGINAL_COMMAND when the
+	// client sent no command. Every interactive session therefore gets a
+	// login shell.
+	if !inv.hasCommand {
 		inv.login = true
 	}
-	args := argv[1:]
+	return inv, nil
+}
+
+// parseOptions reads the options after argv[0] into inv.
+func (inv *invocation) parseOptions(args []string) error {
 	for len(args) > 0 {
 		switch args[0] {
 		case "-l", "--login":
@@ -39,32 +66,20 @@ func parseInvocation(argv []string, originalCommand string, haveOriginal bool) (
 			args = args[1:]
 		case "-c":
 			if len(args) < 2 {
-				return inv, fmt.Errorf("option -c needs a command")
+				return fmt.Errorf("option -c needs a command")
 			}
-			inv.mode, inv.command = modeCommand, args[1]
+			inv.mode, inv.hasCommand, inv.command = modeCommand, true, args[1]
 			// bash would take further arguments as $0, $1, ...; sshd and su
 			// never pass any, so they are an error rather than guessed at.
 			if len(args) > 2 {
-				return inv, fmt.Errorf("unexpected arguments after -c COMMAND: %q", args[2:])
+				return fmt.Errorf("unexpected arguments after -c COMMAND: %q", args[2:])
 			}
 			args = nil
 		default:
-			return inv, fmt.Errorf("unsupported argument %q: jailsh takes only -c COMMAND, -l and -i", args[0])
+			return fmt.Errorf("unsupported argument %q: jailsh takes only -c COMMAND, -l and -i", args[0])
 		}
 	}
-	// With jailsh as both the login shell and the ForceCommand, sshd runs
-	// "jailsh -c jailsh"; that is the forced case too.
-	if inv.mode == modeCommand && isJailshCommand(inv.command) {
-		inv.mode, inv.command = modeLogin, ""
-	}
-	if inv.mode == modeLogin && haveOriginal {
-		inv.mode = modeForced
-		inv.command = originalCommand
-		if originalCommand == "" {
-			inv.login = true
-		}
-	}
-	return inv, nil
+	return nil
 }
 
 func isJailshCommand(cmd string) bool {
@@ -74,7 +89,7 @@ func isJailshCommand(cmd string) bool {
 
 // shellArgv returns argv for the jail's shell.
 func (inv invocation) shellArgv(shell string) []string {
-	if inv.command != "" {
+	if inv.hasCommand {
 		return []string{shell, "-c", inv.command}
 	}
 	if inv.login {
