@@ -56,7 +56,7 @@ func TestEscapes(t *testing.T) {
 		{"ptrace the jail's init to act with its view (runc CVE-2016-9962)",
 			perl(`syscall(101, 16, 1, 0, 0) == 0 and print "ESCAPED\n"; print "TRIED\n"`)},
 		{"ptrace a host process by PID",
-			perl(`syscall(101, 16, `+hostPID+`, 0, 0) == 0 and print "ESCAPED\n"; print "TRIED\n"`)},
+			perl(`syscall(101, 16, ` + hostPID + `, 0, 0) == 0 and print "ESCAPED\n"; print "TRIED\n"`)},
 		{"signal a host process by PID",
 			`kill -0 ` + hostPID + ` 2>/dev/null && echo ESCAPED; echo TRIED`},
 		{"kill the jail's init to break out of the PID namespace",
