@@ -10,24 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultDeniedSyscalls are the system calls a jailed shell has no use
-// for, in the spirit of Docker's default profile (moby profiles/seccomp,
-// default.json): kernel keyrings, BPF, performance counters, userfaultfd,
-// kexec and modules, the new mount API, io_uring, and calls that act on
-// the whole machine. A denied call fails with EPERM, so tools degrade
-// instead of dying.
-var DefaultDeniedSyscalls = []string{
-	"add_key", "keyctl", "request_key",
-	"bpf", "perf_event_open", "userfaultfd",
-	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-	"fsopen", "fsconfig", "fsmount", "fspick", "open_tree", "move_mount",
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
-	"open_by_handle_at", "name_to_handle_at",
-	"acct", "swapon", "swapoff", "reboot", "syslog", "quotactl", "lookup_dcookie",
-	"iopl", "ioperm", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-	"uselib", "vhangup",
-}
-
 // seccompPolicy returns the filter that denies names with EPERM.
 func seccompPolicy(names []string) (seccomp.Policy, error) {
 	info, err := arch.GetInfo("")

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/elastic/go-seccomp-bpf/arch"
+	"github.com/jailsh/jailsh/policy"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +42,7 @@ func TestSeccompFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	filter, err := seccompFilter(DefaultDeniedSyscalls)
+	filter, err := seccompFilter(policy.DefaultDeniedSyscalls)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,8 +64,8 @@ type Bind struct {
 // the jail j, with env as the program's environment.
 func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
 	s := &Spec{
-		DeniedSyscalls: DefaultDeniedSyscalls,
-		Capabilities:   DefaultCapabilities,
+		DeniedSyscalls: policy.DefaultDeniedSyscalls,
+		Capabilities:   policy.DefaultCapabilities,
 		UID:            j.User.UID,
 		GID:            j.User.GID,
 		RootReadOnly:   j.RootReadOnly,

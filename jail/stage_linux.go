@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/jailsh/jailsh/policy"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,12 +41,12 @@ func execStage(mask, path string, argv []string) error {
 	if err != nil {
 		return fmt.Errorf("invalid capability mask %q", mask)
 	}
-	for c := range capNames {
+	for c, name := range policy.CapabilityNames {
 		if keep&(1<<c) != 0 {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop capability %s from the bounding set: %w", capNames[c], err)
+			return fmt.Errorf("drop capability %s from the bounding set: %w", name, err)
 		}
 	}
 	if err := unix.Exec(path, argv, os.Environ()); err != nil {
@@ -58,7 +59,7 @@ func execStage(mask, path string, argv []string) error {
 func capMask(keep []string) (uint64, error) {
 	var m uint64
 	for _, name := range keep {
-		n, err := CapabilityNumber(name)
+		n, err := policy.CapabilityNumber(name)
 		if err != nil {
 			return 0, err
 		}
@@ -76,7 +77,7 @@ func stageArgv(s *Spec, prog string) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if s.KeepUID || mask == 1<<len(capNames)-1 {
+	if s.KeepUID || mask == 1<<len(policy.CapabilityNames)-1 {
 		return prog, s.Argv, nil
 	}
 	argv := append([]string{ExecArg0, strconv.FormatUint(mask, 16), prog}, s.Argv...)

@@ -3,36 +3,20 @@ package jail
 import (
 	"strconv"
 	"testing"
+
+	"github.com/jailsh/jailsh/policy"
 )
 
-func TestCapabilityNumber(t *testing.T) {
-	cases := []struct {
-		name string
-		want int
-	}{
-		{"chown", 0}, {"CAP_CHOWN", 0}, {"net_admin", 12}, {"CAP_SYS_ADMIN", 21}, {"checkpoint_restore", 40},
-	}
-	for _, c := range cases {
-		got, err := CapabilityNumber(c.name)
-		if err != nil || got != c.want {
-			t.Errorf("CapabilityNumber(%q) = %d, %v; want %d", c.name, got, err, c.want)
-		}
-	}
-	if _, err := CapabilityNumber("cap_fly"); err == nil {
-		t.Error("CapabilityNumber(cap_fly): want an error for an unknown name")
-	}
-}
-
 func TestStageArgv(t *testing.T) {
-	all := append([]string{}, capNames...)
+	all := append([]string{}, policy.CapabilityNames...)
 	cases := []struct {
 		name      string
 		spec      Spec
 		wantStage bool
 	}{
-		{"trimmed set goes through the stage", Spec{Capabilities: DefaultCapabilities}, true},
+		{"trimmed set goes through the stage", Spec{Capabilities: policy.DefaultCapabilities}, true},
 		{"full set needs no stage", Spec{Capabilities: all}, false},
-		{"own uid needs no stage", Spec{Capabilities: DefaultCapabilities, KeepUID: true}, false},
+		{"own uid needs no stage", Spec{Capabilities: policy.DefaultCapabilities, KeepUID: true}, false},
 	}
 	for _, c := range cases {
 		c.spec.Argv = []string{"-bash"}
@@ -47,7 +31,7 @@ func TestStageArgv(t *testing.T) {
 			if len(argv) != 4 || argv[0] != ExecArg0 || argv[2] != "/bin/bash" || argv[3] != "-bash" {
 				t.Errorf("%s: argv = %q, want jailsh-exec MASK /bin/bash -bash", c.name, argv)
 			}
-			mask, _ := capMask(DefaultCapabilities)
+			mask, _ := capMask(policy.DefaultCapabilities)
 			if argv[1] != strconv.FormatUint(mask, 16) {
 				t.Errorf("%s: mask = %s, want %x", c.name, argv[1], mask)
 			}
