@@ -8,8 +8,8 @@ import (
 	gsyslog "github.com/hashicorp/go-syslog"
 )
 
-// maxAuditCommand bounds the command in an audit line; syslog daemons cut
-// messages at 1 to 8 KiB, and a cut in the middle would lose the status.
+// maxAuditCommand bounds the command in an audit line. Syslog daemons cut
+// messages at 1 to 8 KiB, and a cut there would lose the fields after it.
 const maxAuditCommand = 256
 
 // Event kinds.

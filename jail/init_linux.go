@@ -24,8 +24,8 @@ const InitArg0 = "jailsh-init"
 // comes in on it, and the outcome of the setup goes back.
 const syncFD = 3
 
-// initReply is what the init sends back once the program runs, or fails
-// to.
+// initReply is the init's reply to the outer process, sent once the
+// program runs or failed to start.
 type initReply struct {
 	PID   int    `json:"pid,omitempty"` // the program's PID inside the jail
 	Error string `json:"error,omitempty"`
@@ -66,8 +66,8 @@ func RunInit() {
 		reply.Error = err.Error()
 	}
 	msg, _ := json.Marshal(reply)
-	// A failed send means the outer process is gone; PR_SET_PDEATHSIG is
-	// about to kill this one, so there is nobody left to tell.
+	// A failed send means the outer process is gone. PR_SET_PDEATHSIG is
+	// about to kill the init too, so the error is dropped.
 	_ = sendReply(sync, append(msg, '\n'), master)
 	sync.Close()
 	if master != nil {

@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tmpfsStaging is where a tmpfs root is built in the init's private mount
-// namespace. Every bind source is opened before the first mount, so what
-// this mount covers is never needed again.
+// tmpfsStaging is the folder on which a tmpfs root is built, in the init's
+// private mount namespace. Every bind source is opened before the first
+// mount, so what this mount covers is never needed again.
 const tmpfsStaging = "/tmp"
 
 // mountError names every argument of a failed mount by name.

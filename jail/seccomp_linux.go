@@ -30,9 +30,8 @@ func seccompPolicy(names []string) (seccomp.Policy, error) {
 
 // seccompFilter assembles the filter for names. The library's program
 // lets system calls of another architecture through to its default
-// action, allow; so a check in front denies every call that does not
-// come in through this architecture's own entry, such as the 32-bit
-// int 0x80 on x86-64.
+// action, which is allow. So a check in front denies every call made
+// through another architecture's entry, such as int 0x80 on x86-64.
 func seccompFilter(names []string) ([]unix.SockFilter, error) {
 	policy, err := seccompPolicy(names)
 	if err != nil {

@@ -196,8 +196,8 @@ func (s *Session) Wait() int {
 		for {
 			select {
 			case sig := <-s.signals:
-				// jailsh must not stop when a terminal says so: the jail
-				// has a terminal of its own, or none.
+				// A stop signal from a terminal must not stop jailsh,
+				// because the jail has a terminal of its own, or none.
 				if sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU {
 					continue
 				}

@@ -25,8 +25,8 @@ type Spec struct {
 	Hostname     string
 	NewNetwork   bool
 
-	// Program to run inside: Path is absolute or looked up in the PATH of
-	// Env, Argv[0] is what the program sees as its name.
+	// Program to run inside. Path is absolute or looked up in the PATH of
+	// Env, and Argv[0] is the name the program gets as its own.
 	Path string
 	Argv []string
 	Env  []string

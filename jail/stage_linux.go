@@ -69,9 +69,9 @@ func capMask(keep []string) (uint64, error) {
 }
 
 // stageArgv returns the path and argv that start prog through the exec
-// stage, or prog itself when the stage has nothing to do: when every
-// capability is kept, or the program runs as a user other than root,
-// whom exec leaves no capability anyway.
+// stage. It returns prog itself when the stage has nothing to do: when
+// every capability is kept, or when the program runs as a user other
+// than root, since exec then leaves it no capability anyway.
 func stageArgv(s *Spec, prog string) (string, []string, error) {
 	mask, err := capMask(s.Capabilities)
 	if err != nil {

@@ -47,7 +47,7 @@ func run() int {
 	// Sessions must be audited, so a login that cannot be is refused.
 	auditor, err := jail.OpenSyslog(syslogAddr)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "jailsh: login refused: cannot open syslog: %v\n", err)
+		fmt.Fprintf(os.Stderr, "jailsh: login refused: failed to open syslog, which records every session: %v\n", err)
 		return 1
 	}
 	defer auditor.Close()
