@@ -280,3 +280,20 @@ func TestAuditRefusalHasUser(t *testing.T) {
 		t.Errorf("refusal priority: %q, want <84> (authpriv.warning)", msg[:5])
 	}
 }
+
+// TestRefuseWithoutSyslog moves the syslog socket away: a session that
+// cannot be audited must not start.
+func TestRefuseWithoutSyslog(t *testing.T) {
+	away := env.log.path + ".away"
+	if err := os.Rename(env.log.path, away); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Rename(away, env.log.path)
+	r := ssh(t, "jse-alice", "", "echo SHELL-RAN")
+	if r.code != 1 || r.stdout != "" {
+		t.Errorf("login without syslog: %v; want exit 1 and nothing on stdout", r)
+	}
+	if !strings.Contains(r.stderr, "jailsh: login refused: failed to open syslog") {
+		t.Errorf("stderr = %q, want the refusal naming syslog", r.stderr)
+	}
+}
