@@ -88,19 +88,41 @@ type Auditor interface {
 
 type syslogAuditor struct{ l gsyslog.Syslogger }
 
+// auditPatience bounds the retries of a syslog connection or record.
+// go-syslog (v1.0.1) gives a local dial and write a fixed 20 ms deadline,
+// which a busy host exceeds: without retries, a burst of logins refused
+// some of them and lost end records.
+const auditPatience = 5 * time.Second
+
+// retry calls fn until it succeeds or auditPatience has passed, and
+// returns its last error.
+func retry(fn func() error) error {
+	deadline := time.Now().Add(auditPatience)
+	wait := 5 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
 // OpenSyslog connects to syslog with facility authpriv and tag "jailsh".
 // addr is the path of a unixgram socket, or empty for the system's own
 // (/dev/log).
 func OpenSyslog(addr string) (Auditor, error) {
-	var (
-		l   gsyslog.Syslogger
-		err error
-	)
-	if addr == "" {
-		l, err = gsyslog.NewLogger(gsyslog.LOG_INFO, "AUTHPRIV", "jailsh")
-	} else {
-		l, err = gsyslog.DialLogger("unixgram", addr, gsyslog.LOG_INFO, "AUTHPRIV", "jailsh")
-	}
+	var l gsyslog.Syslogger
+	err := retry(func() error {
+		var err error
+		if addr == "" {
+			l, err = gsyslog.NewLogger(gsyslog.LOG_INFO, "AUTHPRIV", "jailsh")
+		} else {
+			l, err = gsyslog.DialLogger("unixgram", addr, gsyslog.LOG_INFO, "AUTHPRIV", "jailsh")
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +134,8 @@ func (a syslogAuditor) Audit(e Event) error {
 	if e.Kind == EventRefuse {
 		level = gsyslog.LOG_WARNING
 	}
-	return a.l.WriteLevel(level, []byte(e.String()))
+	msg := []byte(e.String())
+	return retry(func() error { return a.l.WriteLevel(level, msg) })
 }
 
 func (a syslogAuditor) Close() error { return a.l.Close() }

@@ -92,7 +92,9 @@ func run() int {
 	}
 	code := sess.Wait()
 	ev.Kind, ev.Status, ev.Duration = jail.EventEnd, code, time.Since(start)
-	_ = auditor.Audit(ev)
+	if err := auditor.Audit(ev); err != nil {
+		fmt.Fprintf(os.Stderr, "jailsh: write audit record: %v\n", err)
+	}
 	return code
 }
 
