@@ -55,3 +55,22 @@ testroot:
 	  debootstrap --variant=minbase --include=$(TESTROOT_PACKAGES) bookworm $(TESTROOT).tmp $(TESTROOT_MIRROR) && \
 	  echo "$(TESTROOT_PACKAGES)" > $(TESTROOT).tmp/.jailsh-testroot && \
 	  rm -rf $(TESTROOT) && mv $(TESTROOT).tmp $(TESTROOT); fi
+
+# Benchmarks of jailsh beside bubblewrap, unshare(1) and plain bash. They
+# need root, and docs/benchmarks.md has a full run. bench/ builds its own
+# jailsh with `make build`, because the policy folder and the syslog socket
+# are fixed at build time, and creates and removes a temporary account
+# (jsbench). Options go in BENCH_FLAGS, e.g. BENCH_FLAGS=-only=startup.
+BENCH_FLAGS ?=
+
+.PHONY: bench-deps
+
+bench: build testroot
+	$(GO) run ./bench -go '$(GO)' -rootfs '$(TESTROOT)' $(BENCH_FLAGS)
+
+# Debian packages the benchmarks use besides those of `make deps`.
+BENCH_DEPS := hyperfine bubblewrap util-linux bsdutils
+
+bench-deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BENCH_DEPS)
