@@ -86,18 +86,21 @@ type Auditor interface {
 	Close() error
 }
 
-type syslogAuditor struct{ l gsyslog.Syslogger }
+type syslogAuditor struct {
+	l        gsyslog.Syslogger
+	patience time.Duration
+}
 
-// auditPatience bounds the retries of a syslog connection or record.
+// AuditPatience bounds the retries of a syslog connection or record.
 // go-syslog (v1.0.1) gives a local dial and write a fixed 20 ms deadline,
 // which a busy host exceeds: without retries, a burst of logins refused
 // some of them and lost end records.
-const auditPatience = 5 * time.Second
+const AuditPatience = 5 * time.Second
 
-// retry calls fn until it succeeds or auditPatience has passed, and
-// returns its last error.
-func retry(fn func() error) error {
-	deadline := time.Now().Add(auditPatience)
+// retry calls fn until it succeeds or patience has passed, and returns
+// its last error.
+func retry(patience time.Duration, fn func() error) error {
+	deadline := time.Now().Add(patience)
 	wait := 5 * time.Millisecond
 	for {
 		err := fn()
@@ -111,10 +114,11 @@ func retry(fn func() error) error {
 
 // OpenSyslog connects to syslog with facility authpriv and tag "jailsh".
 // addr is the path of a unixgram socket, or empty for the system's own
-// (/dev/log).
-func OpenSyslog(addr string) (Auditor, error) {
+// (/dev/log). The connection and every record are retried for up to
+// patience; zero means one try.
+func OpenSyslog(addr string, patience time.Duration) (Auditor, error) {
 	var l gsyslog.Syslogger
-	err := retry(func() error {
+	err := retry(patience, func() error {
 		var err error
 		if addr == "" {
 			l, err = gsyslog.NewLogger(gsyslog.LOG_INFO, "AUTHPRIV", "jailsh")
@@ -126,7 +130,7 @@ func OpenSyslog(addr string) (Auditor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return syslogAuditor{l}, nil
+	return syslogAuditor{l, patience}, nil
 }
 
 func (a syslogAuditor) Audit(e Event) error {
@@ -135,7 +139,7 @@ func (a syslogAuditor) Audit(e Event) error {
 		level = gsyslog.LOG_WARNING
 	}
 	msg := []byte(e.String())
-	return retry(func() error { return a.l.WriteLevel(level, msg) })
+	return retry(a.patience, func() error { return a.l.WriteLevel(level, msg) })
 }
 
 func (a syslogAuditor) Close() error { return a.l.Close() }

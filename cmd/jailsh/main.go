@@ -45,7 +45,7 @@ func run() int {
 	ev := jail.Event{UID: os.Getuid(), PID: os.Getpid(), Mode: modeLogin}
 
 	// Sessions must be audited, so a login that cannot be is refused.
-	auditor, err := jail.OpenSyslog(syslogAddr)
+	auditor, err := jail.OpenSyslog(syslogAddr, jail.AuditPatience)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "jailsh: login refused: failed to open syslog, which records every session: %v\n", err)
 		return 1
