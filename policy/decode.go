@@ -29,14 +29,18 @@ const envExample = `env = { EDITOR = "vi" }`
 var mainFileLayout = layout{
 	tables: []tableRule{
 		{toml.Key{"users"}, "[users.alice]"},
+		{toml.Key{"groups"}, "[groups.staff]"},
 		{toml.Key{"defaults"}, ""},
 		{toml.Key{"users", "*"}, ""},
+		{toml.Key{"groups", "*"}, ""},
 		{toml.Key{"defaults", "env"}, envExample},
 		{toml.Key{"users", "*", "env"}, envExample},
+		{toml.Key{"groups", "*", "env"}, envExample},
 	},
 	mountArrays: mainFileMountArrays,
 }
 
+// userFileLayout is the layout of users.d and groups.d files.
 var userFileLayout = layout{
 	tables:      []tableRule{{toml.Key{"env"}, envExample}},
 	mountArrays: userFileMountArrays,
@@ -45,6 +49,9 @@ var userFileLayout = layout{
 func decode(name string, data []byte, v any, l layout) error {
 	if len(data) > MaxFileSize {
 		return &Error{File: name, Msg: fmt.Sprintf("file is %d bytes, larger than the limit of %d; a policy file is a few kilobytes", len(data), MaxFileSize)}
+	}
+	if err := checkNesting(name, data); err != nil {
+		return err
 	}
 	md, err := toml.Decode(string(data), v)
 	// For a map such as users or env, the decoder silently decodes nothing

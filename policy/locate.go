@@ -120,12 +120,27 @@ func tableHeader(line string) (key []string, array, ok bool) {
 	return splitKey(line[len(open):end]), array, true
 }
 
+// splitKey splits a dotted TOML key into its parts. A dot inside a quoted
+// part, as in users."first.last", does not split it.
 func splitKey(s string) []string {
 	var parts []string
-	for _, p := range strings.Split(s, ".") {
-		p = strings.TrimSpace(p)
-		p = strings.Trim(p, `"'`)
-		parts = append(parts, p)
+	var part strings.Builder
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			part.WriteByte(c)
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '.':
+			parts = append(parts, strings.TrimSpace(part.String()))
+			part.Reset()
+		default:
+			part.WriteByte(c)
+		}
 	}
-	return parts
+	return append(parts, strings.TrimSpace(part.String()))
 }

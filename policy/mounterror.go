@@ -22,10 +22,14 @@ type rawLayer struct {
 func mainFileMountArrays(data []byte) (toml.MetaData, []mountArray, error) {
 	var raw struct {
 		Defaults rawLayer            `toml:"defaults"`
+		Groups   map[string]rawLayer `toml:"groups"`
 		Users    map[string]rawLayer `toml:"users"`
 	}
 	md, err := toml.Decode(string(data), &raw)
 	arrays := []mountArray{{toml.Key{"defaults", "mounts"}, raw.Defaults.Mounts}}
+	for group, s := range raw.Groups {
+		arrays = append(arrays, mountArray{toml.Key{"groups", group, "mounts"}, s.Mounts})
+	}
 	for user, s := range raw.Users {
 		arrays = append(arrays, mountArray{toml.Key{"users", user, "mounts"}, s.Mounts})
 	}

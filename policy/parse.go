@@ -44,16 +44,46 @@ func ParseFile(name string, data []byte) (*File, error) {
 	if f.Unlisted == "" {
 		f.Unlisted = UnlistedRefuse
 	}
-	if err := checkSettings(name, data, f.Defaults, toml.Key{"defaults"}); err != nil {
+
+	lines := newLineIndex(data)
+	at := func(msg string, key ...string) error {
+		return &Error{File: name, Line: lines.find(key), Key: toml.Key(key).String(), Msg: msg}
+	}
+	seen := map[string]bool{}
+	for _, g := range f.GroupOrder {
+		if err := checkGroupName(g); err != nil {
+			return nil, at("invalid group_order entry: "+err.Error(), "group_order")
+		}
+		if seen[g] {
+			return nil, at(fmt.Sprintf("group %s is listed twice; list each group once, the one that wins last", g), "group_order")
+		}
+		seen[g] = true
+	}
+
+	f.Defaults.origin = origin{file: name, prefix: toml.Key{"defaults"}, lines: lines}
+	if err := checkSettings(f.Defaults); err != nil {
 		return nil, err
 	}
-	for user, s := range f.Users {
-		if err := checkUserName(user); err != nil {
-			return nil, &Error{File: name, Line: locate(data, toml.Key{"users", user}), Key: "users." + user, Msg: err.Error()}
+	for group, s := range f.Groups {
+		if err := checkGroupName(group); err != nil {
+			return nil, &Error{File: name, Line: lines.find(toml.Key{"groups", group}), Key: "groups." + group, Msg: err.Error()}
 		}
-		if err := checkSettings(name, data, s, toml.Key{"users", user}); err != nil {
+		s.origin = origin{file: name, prefix: toml.Key{"groups", group}, lines: lines}
+		if err := checkSettings(s); err != nil {
 			return nil, err
 		}
+		f.Groups[group] = s
+	}
+
+	for user, s := range f.Users {
+		if err := checkUserName(user); err != nil {
+			return nil, &Error{File: name, Line: lines.find(toml.Key{"users", user}), Key: "users." + user, Msg: err.Error()}
+		}
+		s.origin = origin{file: name, prefix: toml.Key{"users", user}, lines: lines}
+		if err := checkSettings(s); err != nil {
+			return nil, err
+		}
+		f.Users[user] = s
 	}
 	return &f, nil
 }
@@ -65,18 +95,28 @@ func ParseUserFile(name string, data []byte) (*Settings, error) {
 	if err := decode(name, data, &s, userFileLayout); err != nil {
 		return nil, err
 	}
-	if err := checkSettings(name, data, s, nil); err != nil {
+	s.origin = origin{file: name, lines: newLineIndex(data)}
+	if err := checkSettings(s); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
-func checkSettings(name string, data []byte, s Settings, prefix toml.Key) error {
+// ParseGroupFile parses a groups.d/NAME.toml file, whose top-level keys
+// are those of a [groups.NAME] table, the same as a user's.
+func ParseGroupFile(name string, data []byte) (*Settings, error) {
+	return ParseUserFile(name, data)
+}
+
+// checkSettings checks what the decoder cannot: each value against the
+// others of the layer.
+func checkSettings(s Settings) error {
+	o := s.origin
 	at := func(msg string, key ...string) error {
-		k := append(append(toml.Key{}, prefix...), key...)
-		return &Error{File: name, Line: locate(data, k), Key: k.String(), Msg: msg}
+		p := o.place(key...)
+		return &Error{File: p.File, Line: p.Line, Key: p.Key, Msg: msg}
 	}
-	if err := checkMounts(name, data, s.Mounts, append(append(toml.Key{}, prefix...), "mounts")); err != nil {
+	if err := checkMounts(s); err != nil {
 		return err
 	}
 	for _, pattern := range s.KeepEnv {
@@ -84,9 +124,22 @@ func checkSettings(name string, data []byte, s Settings, prefix toml.Key) error 
 			return at(err.Error(), "keep_env")
 		}
 	}
+	for _, pattern := range s.KeepEnvRemove {
+		if err := checkEnvPattern(pattern); err != nil {
+			return at(err.Error(), "keep_env_remove")
+		}
+	}
+	if s.KeepEnv != nil && len(s.KeepEnvRemove) > 0 {
+		return at("keep_env replaces the whole list, so keep_env_remove in the same table has nothing to remove; leave the entries out of keep_env instead", "keep_env_remove")
+	}
 	for k := range s.Env {
 		if err := checkEnvName(k); err != nil {
 			return at(err.Error(), "env", k)
+		}
+	}
+	for _, k := range s.EnvRemove {
+		if err := checkEnvName(k); err != nil {
+			return at(err.Error(), "env_remove")
 		}
 	}
 	if s.Path != nil {
@@ -99,17 +152,21 @@ func checkSettings(name string, data []byte, s Settings, prefix toml.Key) error 
 	return nil
 }
 
-// checkMounts returns an error for the first invalid mount of the array at
-// key, at the line of that mount's own [[...]] header.
-func checkMounts(name string, data []byte, mounts []Mount, key toml.Key) error {
-	for i, m := range mounts {
+// target returns where m is mounted: its target, or else its source.
+func (m Mount) target() AbsPath {
+	if m.Target == "" {
+		return m.Source
+	}
+	return m.Target
+}
+
+// checkMounts returns an error for the first invalid mount of s, at the
+// line of that mount's own [[...]] header.
+func checkMounts(s Settings) error {
+	for i, m := range s.Mounts {
 		if err := checkMount(m); err != nil {
-			line := locateArrayTable(data, key, i+1)
-			if line == 0 {
-				// Mounts written as an inline array have no header.
-				line = locate(data, key)
-			}
-			return &Error{File: name, Line: line, Key: key.String(), Msg: fmt.Sprintf("mount %d: %v", i+1, err)}
+			p := s.origin.mountPlace(i + 1)
+			return &Error{File: p.File, Line: p.Line, Key: p.Key, Msg: fmt.Sprintf("mount %d: %v", i+1, err)}
 		}
 	}
 	return nil
@@ -141,14 +198,24 @@ func checkMountTarget(target string) error {
 // checkUserName accepts the names useradd accepts on Debian, including
 // dots, dashes and a trailing $ for machine accounts.
 func checkUserName(name string) error {
+	return checkAccountName("user", name)
+}
+
+// checkGroupName accepts the names groupadd accepts on Debian, which
+// follow the rules of user names.
+func checkGroupName(name string) error {
+	return checkAccountName("group", name)
+}
+
+func checkAccountName(kind, name string) error {
 	if name == "" || len(name) > 256 || name == "." || name == ".." {
-		return fmt.Errorf("invalid user name %q", name)
+		return fmt.Errorf("invalid %s name %q", kind, name)
 	}
 	for i, c := range name {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' ||
 			(c == '-' && i > 0) || (c == '$' && i == len(name)-1)
 		if !ok {
-			return fmt.Errorf("invalid user name %q: only letters, digits, '_', '.', '-' and a final '$' are allowed", name)
+			return fmt.Errorf("invalid %s name %q: only letters, digits, '_', '.', '-' and a final '$' are allowed", kind, name)
 		}
 	}
 	return nil

@@ -1,9 +1,10 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
 )
 
 // Jail is one user's effective policy, with every default filled in.
@@ -20,96 +21,208 @@ type Jail struct {
 	Env          map[string]string
 	Mounts       []Mount  // Target and Mode always set
 	Sources      []string // policy files that made up this jail, in order
+	// Groups are the user's groups that have settings in the policy, in
+	// the order they apply.
+	Groups []string
+	// Origins holds where each value was set, by key: the key of Settings
+	// for a scalar, and EnvKey, KeepEnvKey or MountKey for an entry. A
+	// built-in default has the zero Place.
+	Origins map[string]Place
+}
+
+// builtinDefaults are the values of a key that no layer sets.
+func builtinDefaults() *Settings {
+	readOnly, home := true, true
+	shell, hostname, network, path := AbsPath("/bin/bash"), Hostname("jail"), NetworkNone, DefaultPath
+	return &Settings{
+		RootReadOnly: &readOnly,
+		Shell:        &shell,
+		Hostname:     &hostname,
+		Network:      &network,
+		Home:         &home,
+		Path:         &path,
+		KeepEnv:      slices.Clone(DefaultKeepEnv),
+	}
 }
 
 // Resolve computes the effective policy of u. Layers apply in a fixed
-// order, each overriding the one before: [defaults], then [users.NAME] in
-// the main file, then users.d/NAME.toml. Mounts add up, and a later mount
-// on the same target replaces an earlier one in its place.
+// order: jailsh's built-in defaults, [defaults], the user's groups, then
+// [users.NAME] in the main file, then users.d/NAME.toml. A group's
+// settings are its [groups.NAME] table, then its groups.d file. Where
+// two groups disagree on a value, the group later in group_order wins if
+// both are listed. Otherwise Resolve returns an error that names both
+// places, unless the user's own layers set that value.
 func (p *Policy) Resolve(u User) (*Jail, error) {
-	layers := []Settings{p.Main.Defaults}
-	sources := []string{p.MainName}
-	s, inMain := p.Main.Users[u.Name]
-	if inMain {
-		layers = append(layers, s)
+	if err := p.checkBroken(u); err != nil {
+		return nil, err
 	}
-	if us, ok := p.UserFiles[u.Name]; ok {
-		layers = append(layers, *us)
-		sources = append(sources, p.UserNames[u.Name])
+	groups, err := p.groupsWithSettings(u)
+	if err != nil {
+		return nil, err
 	}
-	if len(layers) == 1 && p.Main.Unlisted != UnlistedDefaults {
-		return nil, fmt.Errorf("user %s has no entry in the policy: add [users.%s] to %s or a file %s/%s.toml, or set unlisted = \"defaults\"",
+	userTable, inMain := p.Main.Users[u.Name]
+	userFile, hasFile := p.UserFiles[u.Name]
+	if !inMain && !hasFile && len(groups) == 0 && p.Main.Unlisted != UnlistedDefaults {
+		return nil, fmt.Errorf("user %s has no entry in the policy: add [users.%s] to %s or a file %s/%s.toml, add [groups.NAME] for one of the user's groups, or set unlisted = \"defaults\"",
 			u.Name, u.Name, p.MainName, UsersDir, u.Name)
 	}
 
-	j := &Jail{
-		User:         u,
-		RootReadOnly: true,
-		Shell:        "/bin/bash",
-		Hostname:     "jail",
-		Network:      NetworkNone,
-		Home:         true,
-		Path:         DefaultPath,
-		KeepEnv:      slices.Clone(DefaultKeepEnv),
-		Env:          map[string]string{},
-		Sources:      sources,
+	st := newState()
+	sources := []string{p.MainName}
+	for _, s := range []*Settings{builtinDefaults(), &p.Main.Defaults} {
+		o, err := flatten(s, u)
+		if err != nil {
+			return nil, err
+		}
+		st.apply(o)
 	}
-	for _, l := range layers {
-		j.apply(l)
+
+	var layers []*groupLayer
+	for _, g := range groups {
+		gl := &groupLayer{name: g, rank: slices.Index(p.Main.GroupOrder, g)}
+		var settings []*Settings
+		if s, ok := p.Main.Groups[g]; ok {
+			settings = append(settings, &s)
+		}
+		if s, ok := p.GroupFiles[g]; ok {
+			settings = append(settings, s)
+			sources = append(sources, p.GroupNames[g])
+		}
+		for _, s := range settings {
+			o, err := flatten(s, u)
+			if err != nil {
+				return nil, err
+			}
+			gl.ops = append(gl.ops, o)
+		}
+		layers = append(layers, gl)
 	}
+	st, conflicts := mergeGroups(st, layers)
+
+	var userLayers []*Settings
+	if inMain {
+		userLayers = append(userLayers, &userTable)
+	}
+	if hasFile {
+		userLayers = append(userLayers, userFile)
+		sources = append(sources, p.UserNames[u.Name])
+	}
+	var decided []string // keys, and prefixes ending in '.', that the user's layers set
+	for _, s := range userLayers {
+		o, err := flatten(s, u)
+		if err != nil {
+			return nil, err
+		}
+		decided = append(decided, st.apply(o)...)
+		for _, c := range o.clear {
+			decided = append(decided, c.key)
+		}
+	}
+	var errs []error
+	for _, c := range conflicts {
+		if !slices.ContainsFunc(decided, func(k string) bool { return k == c.key || strings.HasSuffix(k, ".") && strings.HasPrefix(c.key, k) }) {
+			errs = append(errs, conflictError(c, u, p.MainName))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	j := &Jail{User: u, Env: map[string]string{}, Sources: sources, Groups: groups, Origins: map[string]Place{}}
+	j.fill(st)
 	if j.Root == "" {
 		return nil, fmt.Errorf("user %s has no root filesystem: set root in [defaults] or in the user's entry in %s", u.Name, p.MainName)
+	}
+	if err := checkMountOrder(j); err != nil {
+		return nil, err
 	}
 	return j, nil
 }
 
-func (j *Jail) apply(s Settings) {
-	if s.Root != nil {
-		j.Root = string(*s.Root)
+// fill sets the jail's fields from the items of st, in their order.
+func (j *Jail) fill(st *state) {
+	for _, k := range st.order {
+		it := st.items[k]
+		j.Origins[k] = it.place
+		name, entry, _ := strings.Cut(k, ".")
+		switch name {
+		case "root":
+			j.Root = string(it.value.(RootPath))
+		case "root_readonly":
+			j.RootReadOnly = it.value.(bool)
+		case "shell":
+			j.Shell = string(it.value.(AbsPath))
+		case "hostname":
+			j.Hostname = string(it.value.(Hostname))
+		case "network":
+			j.Network = it.value.(Network)
+		case "home":
+			j.Home = it.value.(bool)
+		case "path":
+			j.Path = it.value.(string)
+		case "keep_env":
+			j.KeepEnv = append(j.KeepEnv, entry)
+		case "env":
+			j.Env[entry] = it.value.(string)
+		case "mounts":
+			j.Mounts = append(j.Mounts, it.value.(Mount))
+		}
 	}
-	if s.RootReadOnly != nil {
-		j.RootReadOnly = *s.RootReadOnly
-	}
-	if s.Shell != nil {
-		j.Shell = string(*s.Shell)
-	}
-	if s.Hostname != nil {
-		j.Hostname = string(*s.Hostname)
-	}
-	if s.Network != nil {
-		j.Network = *s.Network
-	}
-	if s.Home != nil {
-		j.Home = *s.Home
-	}
-	if s.Path != nil {
-		j.Path = *s.Path
-	}
-	if s.KeepEnv != nil {
-		j.KeepEnv = slices.Clone(s.KeepEnv)
-	}
-	j.Env = maps.Clone(j.Env)
-	maps.Copy(j.Env, s.Env)
-	for _, m := range s.Mounts {
-		j.addMount(m)
+	if j.KeepEnv == nil {
+		j.KeepEnv = []string{}
 	}
 }
 
-// addMount fills in the defaults of m and adds it to the jail. A mount on a
-// target already in the list replaces that mount in its place, because
-// moving it to the end could bind /data over an earlier /data/sub and hide
-// it.
-func (j *Jail) addMount(m Mount) {
-	if m.Target == "" {
-		m.Target = m.Source
+// checkMountOrder rejects a mount that covers an earlier one: binding
+// /data after /data/sub would hide /data/sub. A later layer that adds
+// /data can move /data/sub after it by removing it and adding it again.
+func checkMountOrder(j *Jail) error {
+	for i, m := range j.Mounts {
+		for _, later := range j.Mounts[i+1:] {
+			t := string(later.Target)
+			if t == "/" || !strings.HasPrefix(string(m.Target), t+"/") {
+				continue
+			}
+			p := j.Origins[MountKey(t)]
+			return &Error{File: p.File, Line: p.Line, Key: p.Key, Msg: fmt.Sprintf(
+				"the mount on %s covers the mount on %s from %s, which comes before it and would be hidden; in this table, remove the mount on %s with mounts_remove and add it again after the mount on %s",
+				t, m.Target, j.Origins[MountKey(string(m.Target))], m.Target, t)}
+		}
 	}
-	if m.Mode == "" {
-		m.Mode = ReadOnly
+	return nil
+}
+
+// groupsWithSettings returns the groups of u that have a table or a file
+// in the policy, in the order they apply: first those that group_order
+// does not list, by name, then those it lists, in its order.
+func (p *Policy) groupsWithSettings(u User) ([]string, error) {
+	if p.scope != nil && p.scope.user != u.Name {
+		return nil, fmt.Errorf("policy was loaded for user %s and cannot resolve user %s; load it with LoadAll", p.scope.user, u.Name)
 	}
-	i := slices.IndexFunc(j.Mounts, func(old Mount) bool { return old.Target == m.Target })
-	if i < 0 {
-		j.Mounts = append(j.Mounts, m)
-		return
+	if len(p.Main.Groups) == 0 && len(p.GroupFiles) == 0 && p.GroupDB == nil {
+		return nil, nil
 	}
-	j.Mounts[i] = m
+	if p.GroupDB == nil {
+		return nil, fmt.Errorf("policy %s has group settings, but no group database was read; load the policy with LoadAll, LoadForUser or LoadFile", p.MainName)
+	}
+	var unordered, ordered []string
+	for _, g := range p.GroupDB.GroupsOf(u.Name, u.GID) {
+		if p.scope != nil && !p.scope.groups[g] {
+			return nil, fmt.Errorf("group %s of user %s was not read with the policy; check the passwd and group databases for duplicate entries of %s", g, u.Name, u.Name)
+		}
+		_, inMain := p.Main.Groups[g]
+		_, hasFile := p.GroupFiles[g]
+		switch {
+		case !inMain && !hasFile:
+		case slices.Contains(p.Main.GroupOrder, g):
+			ordered = append(ordered, g)
+		default:
+			unordered = append(unordered, g)
+		}
+	}
+	slices.Sort(unordered)
+	slices.SortFunc(ordered, func(a, b string) int {
+		return slices.Index(p.Main.GroupOrder, a) - slices.Index(p.Main.GroupOrder, b)
+	})
+	return append(unordered, ordered...), nil
 }

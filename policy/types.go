@@ -39,7 +39,9 @@ func (n *Network) UnmarshalTOML(value any) error {
 	return fmt.Errorf("invalid network %q: use \"none\" or \"host\"", s)
 }
 
-// AbsPath is an absolute, clean path on the host or in the jail.
+// AbsPath is an absolute, clean path on the host or in the jail. In a
+// parsed policy it may hold placeholders (%u, %U, %h), which Resolve
+// expands; in a Jail it is expanded.
 type AbsPath string
 
 // UnmarshalTOML implements toml.Unmarshaler.
@@ -48,7 +50,7 @@ func (p *AbsPath) UnmarshalTOML(value any) error {
 	if err != nil {
 		return err
 	}
-	if err := checkAbsPath(s); err != nil {
+	if err := checkPathTemplate(s); err != nil {
 		return err
 	}
 	*p = AbsPath(s)
@@ -82,13 +84,22 @@ func (r *RootPath) UnmarshalTOML(value any) error {
 		*r = RootPath(s)
 		return nil
 	}
-	if err := checkAbsPath(s); err != nil {
+	if err := checkPathTemplate(s); err != nil {
 		return fmt.Errorf("%w, or the word %q for an empty tmpfs root", err, RootTmpfs)
 	}
+	if err := checkRootPath(s); err != nil {
+		return err
+	}
+	*r = RootPath(s)
+	return nil
+}
+
+// checkRootPath rejects the host's root, before and after placeholders
+// are expanded.
+func checkRootPath(s string) error {
 	if s == "/" {
 		return fmt.Errorf("invalid root \"/\": the host's root is no jail; use a root filesystem such as /srv/jails/bookworm")
 	}
-	*r = RootPath(s)
 	return nil
 }
 
@@ -214,7 +225,8 @@ func (u *Unlisted) UnmarshalTOML(value any) error {
 	return fmt.Errorf("invalid value %q: use \"refuse\" or \"defaults\"", s)
 }
 
-// Mount is one bind mount from the host into the jail.
+// Mount is one bind mount from the host into the jail. In a parsed policy
+// Source and Target may hold placeholders; in a Jail they are expanded.
 type Mount struct {
 	Source AbsPath   `toml:"source"`
 	Target AbsPath   `toml:"target"` // defaults to Source
@@ -223,8 +235,11 @@ type Mount struct {
 	Optional bool `toml:"optional"`
 }
 
-// Settings is one layer of jail settings: [defaults], a [users.NAME]
-// table or a users.d file. A nil field is not set in that layer.
+// Settings is one layer of jail settings: [defaults], a [groups.NAME] or
+// [users.NAME] table, or a groups.d or users.d file. A nil field is not
+// set in that layer. settingKeys in merge.go defines how layers combine
+// each key, so a new key needs a line there, one in Jail.fill, and its
+// built-in default, if it has one, in builtinDefaults.
 type Settings struct {
 	Root         *RootPath         `toml:"root"`
 	RootReadOnly *bool             `toml:"root_readonly"`
@@ -236,11 +251,24 @@ type Settings struct {
 	KeepEnv      []string          `toml:"keep_env"`
 	Env          map[string]string `toml:"env"`
 	Mounts       []Mount           `toml:"mounts"`
+
+	// Entries that this layer removes from what the layers before it set.
+	KeepEnvRemove []string  `toml:"keep_env_remove"`
+	EnvRemove     []string  `toml:"env_remove"`
+	MountsRemove  []AbsPath `toml:"mounts_remove"` // mount targets
+
+	// origin locates the layer's keys in the file it came from; it is
+	// empty for settings that were not parsed from a file.
+	origin origin
 }
 
 // File is the main policy file, jailsh.toml.
 type File struct {
-	Unlisted Unlisted            `toml:"unlisted"`
-	Defaults Settings            `toml:"defaults"`
-	Users    map[string]Settings `toml:"users"`
+	Unlisted Unlisted `toml:"unlisted"`
+	// GroupOrder orders groups whose settings conflict: a later group
+	// wins over an earlier one.
+	GroupOrder []string            `toml:"group_order"`
+	Defaults   Settings            `toml:"defaults"`
+	Groups     map[string]Settings `toml:"groups"`
+	Users      map[string]Settings `toml:"users"`
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +16,10 @@ import (
 	"github.com/jailsh/jailsh/policy"
 )
 
-const passwdFile = "/etc/passwd"
+const (
+	passwdFile = "/etc/passwd"
+	groupFile  = "/etc/group"
+)
 
 // runCheck validates the policy folder and every account it would jail,
 // or prints one user's effective policy, as `sshd -T` does. The exit
@@ -33,12 +37,14 @@ func runCheck(args []string) int {
 		fmt.Fprintf(os.Stderr, "jailctl check: unexpected argument %q\n", fset.Arg(0))
 		return 2
 	}
-	pol, err := policy.LoadAll(*dir, policy.Options{Trusted: true})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "jailctl check: %v\n", err)
-		return 1
-	}
+	opts := policy.Options{Trusted: true, GroupFile: groupFile, PasswdFile: passwdFile}
 	if *user != "" {
+		// The files a login of the user reads, and no others.
+		pol, err := policy.LoadForUser(*dir, *user, opts)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "jailctl check: %v\n", err)
+			return 1
+		}
 		return printUser(os.Stdout, pol, *user)
 	}
 
@@ -46,6 +52,22 @@ func runCheck(args []string) int {
 	report := func(format string, args ...any) {
 		problems++
 		fmt.Fprintf(os.Stderr, "jailctl check: "+format+"\n", args...)
+	}
+	// Every file is checked, and then every account that no broken file
+	// concerns, so that one run lists everything to fix.
+	pol, errs := policy.LoadAllReport(*dir, opts)
+	for _, e := range errs {
+		report("%v", e)
+	}
+	if pol == nil {
+		fmt.Fprintf(os.Stderr, "jailctl check: %d problem(s) in %s\n", problems, *dir)
+		return 1
+	}
+	for _, g := range pol.Groups() {
+		// Without a group database, its read error is reported above.
+		if _, ok := pol.GroupDB.Lookup(g); !ok && pol.GroupDB != nil {
+			report("%s: group %s has no entry in %s; remove its settings, or create the group", pol.GroupPlace(g), g, groupFile)
+		}
 	}
 	names, err := jailedAccounts(pol)
 	if err != nil {
@@ -59,8 +81,14 @@ func runCheck(args []string) int {
 			continue
 		}
 		j, err := pol.Resolve(*u)
+		if errors.Is(err, policy.ErrBrokenFile) {
+			// The broken file is reported above.
+			continue
+		}
 		if err != nil {
-			report("%v", err)
+			for _, e := range splitErrors(err) {
+				report("%v", e)
+			}
 			continue
 		}
 		for _, msg := range checkJail(j) {
@@ -112,6 +140,7 @@ func jailedAccounts(pol *policy.Policy) ([]string, error) {
 	return names, sc.Err()
 }
 
+// entryFile returns the file that holds the entry of user name.
 func entryFile(pol *policy.Policy, name string) string {
 	if f, ok := pol.UserNames[name]; ok {
 		return f
@@ -146,8 +175,8 @@ func checkJail(j *policy.Jail) []string {
 	return msgs
 }
 
-// printUser prints the effective policy of one user and the setup steps
-// of the jail it makes.
+// printUser prints the effective policy of one user, with the place each
+// value came from, and the setup steps of the jail it makes.
 func printUser(w io.Writer, pol *policy.Policy, name string) int {
 	u, err := policy.LookupName(passwdFile, name)
 	if err != nil {
@@ -156,24 +185,12 @@ func printUser(w io.Writer, pol *policy.Policy, name string) int {
 	}
 	j, err := pol.Resolve(*u)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "jailctl check: %v\n", err)
+		for _, e := range splitErrors(err) {
+			fmt.Fprintf(os.Stderr, "jailctl check: %v\n", e)
+		}
 		return 1
 	}
-	fmt.Fprintf(w, "# effective policy of %s (uid %d), from %s\n", u.Name, u.UID, strings.Join(j.Sources, ", "))
-	fmt.Fprintf(w, "root = %q\nroot_readonly = %t\nshell = %q\nhostname = %q\nnetwork = %q\nhome = %t\npath = %q\n",
-		j.Root, j.RootReadOnly, j.Shell, j.Hostname, j.Network, j.Home, j.Path)
-	fmt.Fprintf(w, "keep_env = [%s]\n", quoteList(j.KeepEnv))
-	keys := make([]string, 0, len(j.Env))
-	for k := range j.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "env.%s = %q\n", k, j.Env[k])
-	}
-	for _, m := range j.Mounts {
-		fmt.Fprintf(w, "mount = { source = %q, target = %q, mode = %q, optional = %t }\n", m.Source, m.Target, m.Mode, m.Optional)
-	}
+	writeEffective(w, j)
 	steps, err := jail.Plan(jail.NewSpec(j, j.Shell, []string{path.Base(j.Shell)}, nil))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl check: %v\n", err)
@@ -192,12 +209,55 @@ func printUser(w io.Writer, pol *policy.Policy, name string) int {
 	return 0
 }
 
-func quoteList(l []string) string {
-	q := make([]string, len(l))
-	for i, s := range l {
-		q[i] = fmt.Sprintf("%q", s)
+// writeEffective prints j's values, one per line, each followed by a
+// comment with the file and line it came from, or "default".
+func writeEffective(w io.Writer, j *policy.Jail) {
+	fmt.Fprintf(w, "# effective policy of %s (uid %d), from %s\n", j.User.Name, j.User.UID, strings.Join(j.Sources, ", "))
+	if len(j.Groups) > 0 {
+		fmt.Fprintf(w, "# groups with settings, in the order they apply: %s\n", strings.Join(j.Groups, ", "))
 	}
-	return strings.Join(q, ", ")
+
+	line := func(key, text string) {
+		fmt.Fprintf(w, "%s  # %s\n", text, j.Origins[key])
+	}
+	line("root", fmt.Sprintf("root = %q", j.Root))
+	line("root_readonly", fmt.Sprintf("root_readonly = %t", j.RootReadOnly))
+	line("shell", fmt.Sprintf("shell = %q", j.Shell))
+	line("hostname", fmt.Sprintf("hostname = %q", j.Hostname))
+	line("network", fmt.Sprintf("network = %q", j.Network))
+	line("home", fmt.Sprintf("home = %t", j.Home))
+	line("path", fmt.Sprintf("path = %q", j.Path))
+
+	if len(j.KeepEnv) == 0 {
+		fmt.Fprintln(w, "keep_env = []")
+	} else {
+		fmt.Fprintln(w, "keep_env = [")
+		for _, p := range j.KeepEnv {
+			line(policy.KeepEnvKey(p), fmt.Sprintf("  %q,", p))
+		}
+		fmt.Fprintln(w, "]")
+	}
+
+	keys := make([]string, 0, len(j.Env))
+	for k := range j.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		line(policy.EnvKey(k), fmt.Sprintf("env.%s = %q", k, j.Env[k]))
+	}
+
+	for _, m := range j.Mounts {
+		line(policy.MountKey(string(m.Target)), fmt.Sprintf("mount = { source = %q, target = %q, mode = %q, optional = %t }", m.Source, m.Target, m.Mode, m.Optional))
+	}
+}
+
+// splitErrors returns the errors that errors.Join joined in err, or err.
+func splitErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // underMount reports whether path inside the jail lies under one of its
