@@ -71,3 +71,51 @@ func TestProcMasked(t *testing.T) {
 		t.Errorf("no masked /proc file exists on this host to check; add one the kernel has")
 	}
 }
+
+// TestHardeningKeys sets each hardening key of the policy for one user
+// and checks its effect in the jail, and that a weakened jail says so in
+// its audit record.
+func TestHardeningKeys(t *testing.T) {
+	dave := lookup("jse-dave")
+	cases := []struct {
+		name, policy, script, want string
+		weakened                   string
+	}{
+		{"own uid", `uid = "user"`, "id -u; grep CapEff /proc/self/status",
+			strconv.Itoa(dave.uid) + "\nCapEff:\t0000000000000000\n", ""},
+		{"resource limits", "[limits]\nopen_files = 64\ncore = 0\n", "ulimit -n; ulimit -c", "64\n0\n", ""},
+		{"seccomp off", "seccomp = false", "grep Seccomp: /proc/self/status", "Seccomp:\t0\n", "weakened=seccomp:off"},
+		{"syscall allowed", `syscalls_allowed = ["keyctl"]`,
+			`perl -e 'print syscall(250, 0, -4, 0) >= 0 ? "allowed\n" : "denied\n"'`, "allowed\n", "weakened=syscalls_allowed:keyctl"},
+		{"extra syscall denied", `syscalls_denied = ["getpid"]`,
+			`perl -e 'print syscall(39) == -1 ? "denied\n" : "allowed\n"'`, "denied\n", ""},
+		{"capabilities", `capabilities = ["chown", "CAP_NET_ADMIN"]`, "grep CapBnd /proc/self/status",
+			"CapBnd:\t0000000000001001\n", "weakened=capabilities:net_admin"},
+		{"nested user namespace", "user_namespaces = 1", "unshare -U true && echo one; unshare -U unshare -U true 2>/dev/null || echo not-two",
+			"one\nnot-two\n", "weakened=user_namespaces:1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			withFile(t, "users.d/jse-dave.toml", c.policy+"\n")
+			r := ssh(t, "jse-dave", "", c.script)
+			if r.stdout != c.want {
+				t.Errorf("with %s: %v; want stdout %q", c.policy, r, c.want)
+			}
+			if c.weakened != "" {
+				env.log.wait(t, "event=start", "user=jse-dave", c.weakened)
+			}
+		})
+	}
+}
+
+// TestHardeningKeysRejectUnknownNames guards against a typo in a list of
+// system calls or capabilities silently dropping a restriction.
+func TestHardeningKeysRejectUnknownNames(t *testing.T) {
+	for _, bad := range []string{`syscalls_denied = ["keyctll"]`, `capabilities = ["sys_admn"]`, `uid = "nobody"`, "user_namespaces = -1"} {
+		withFile(t, "users.d/jse-dave.toml", bad+"\n")
+		r := ssh(t, "jse-dave", "", "echo SHELL-RAN")
+		if r.code != 1 || strings.Contains(r.stdout, "SHELL-RAN") || !strings.Contains(r.stderr, "jse-dave.toml:1") {
+			t.Errorf("policy %s: %v; want a refusal naming the file and line", bad, r)
+		}
+	}
+}

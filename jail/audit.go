@@ -31,6 +31,9 @@ type Event struct {
 	Status   int // exit code; EventEnd only
 	Duration time.Duration
 	Reason   string // EventRefuse only
+	// Weakened lists what the policy relaxed from jailsh's defaults, on
+	// every start record, so that a weaker jail never passes unnoticed.
+	Weakened []string
 }
 
 // String formats e as key=value pairs in a fixed order, quoting values
@@ -64,6 +67,9 @@ func (e Event) String() string {
 	}
 	if e.Reason != "" {
 		add("reason", e.Reason)
+	}
+	if len(e.Weakened) > 0 {
+		add("weakened", strings.Join(e.Weakened, ","))
 	}
 	return b.String()
 }

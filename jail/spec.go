@@ -10,8 +10,10 @@ package jail
 
 import (
 	"os"
+	"sort"
 
 	"github.com/jailsh/jailsh/policy"
+	"golang.org/x/sys/unix"
 )
 
 // Spec is everything the jail's init needs, sent to it as JSON over a
@@ -64,8 +66,10 @@ type Bind struct {
 // the jail j, with env as the program's environment.
 func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
 	s := &Spec{
-		DeniedSyscalls: policy.DefaultDeniedSyscalls,
-		Capabilities:   policy.DefaultCapabilities,
+		Capabilities:   j.Capabilities,
+		UserNamespaces: j.UserNamespaces,
+		KeepUID:        j.KeepUID,
+		Rlimits:        rlimits(j.Limits),
 		UID:            j.User.UID,
 		GID:            j.User.GID,
 		RootReadOnly:   j.RootReadOnly,
@@ -75,6 +79,9 @@ func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
 		Argv:           argv,
 		Env:            env,
 		Dir:            "/",
+	}
+	if j.Seccomp {
+		s.DeniedSyscalls = j.DeniedSyscalls()
 	}
 	if j.Root == policy.RootTmpfs {
 		s.RootTmpfs = true
@@ -97,4 +104,31 @@ func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// rlimitResources maps the keys under [limits] to setrlimit(2) resources.
+var rlimitResources = map[string]int{
+	"processes":     unix.RLIMIT_NPROC,
+	"open_files":    unix.RLIMIT_NOFILE,
+	"file_size":     unix.RLIMIT_FSIZE,
+	"cpu_time":      unix.RLIMIT_CPU,
+	"address_space": unix.RLIMIT_AS,
+	"core":          unix.RLIMIT_CORE,
+}
+
+// rlimits returns the resource limits of a policy's [limits], soft and
+// hard alike, in a fixed order.
+func rlimits(limits map[string]int64) []Rlimit {
+	keys := make([]string, 0, len(limits))
+	for k := range limits {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []Rlimit
+	for _, k := range keys {
+		if res, ok := rlimitResources[k]; ok {
+			out = append(out, Rlimit{Resource: res, Cur: uint64(limits[k]), Max: uint64(limits[k])})
+		}
+	}
+	return out
 }

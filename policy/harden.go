@@ -72,3 +72,166 @@ func checkSyscallName(name string) error {
 	}
 	return nil
 }
+
+// SyscallList is a list of system call names of this machine's
+// architecture.
+type SyscallList []string
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (l *SyscallList) UnmarshalTOML(value any) error {
+	names, err := stringList(value, `syscalls_denied = ["keyctl", "bpf"]`)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := checkSyscallName(n); err != nil {
+			return err
+		}
+	}
+	*l = names
+	return nil
+}
+
+// CapabilityList is a list of capability names, stored in lower case
+// without the CAP_ prefix.
+type CapabilityList []string
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (l *CapabilityList) UnmarshalTOML(value any) error {
+	names, err := stringList(value, `capabilities = ["chown", "kill"]`)
+	if err != nil {
+		return err
+	}
+	for i, n := range names {
+		c, err := CapabilityNumber(n)
+		if err != nil {
+			return err
+		}
+		names[i] = CapabilityNames[c]
+	}
+	*l = names
+	return nil
+}
+
+func stringList(value any, example string) ([]string, error) {
+	list, ok := value.([]any)
+	if !ok {
+		return nil, fmt.Errorf("invalid type: want a list of strings, like %s, got %s", example, describeValue(value))
+	}
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		s, err := stringValue(v, example)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// UIDMode says which uid the user has inside the jail.
+type UIDMode string
+
+const (
+	// UIDRoot maps the user to root inside; this is the default.
+	UIDRoot UIDMode = "root"
+	// UIDUser keeps the user's own uid and gid inside, without
+	// capabilities.
+	UIDUser UIDMode = "user"
+)
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (m *UIDMode) UnmarshalTOML(value any) error {
+	s, err := stringValue(value, `uid = "user"`)
+	if err != nil {
+		return err
+	}
+	switch v := UIDMode(s); v {
+	case UIDRoot, UIDUser:
+		*m = v
+		return nil
+	}
+	return fmt.Errorf("invalid uid %q: use \"root\" or \"user\"", s)
+}
+
+// Count is a non-negative whole number, such as a limit.
+type Count int64
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (c *Count) UnmarshalTOML(value any) error {
+	n, ok := value.(int64)
+	if !ok {
+		return fmt.Errorf("invalid type: want a whole number, like processes = 256, got %s", describeValue(value))
+	}
+	if n < 0 {
+		return fmt.Errorf("invalid value %d: must be 0 or more", n)
+	}
+	*c = Count(n)
+	return nil
+}
+
+// Limits are resource limits (setrlimit(2)) on every process of a jail.
+// An unset limit keeps what the login had.
+type Limits struct {
+	Processes    *Count `toml:"processes"`     // RLIMIT_NPROC, per user on the whole host
+	OpenFiles    *Count `toml:"open_files"`    // RLIMIT_NOFILE
+	FileSize     *Count `toml:"file_size"`     // RLIMIT_FSIZE, bytes
+	CPUTime      *Count `toml:"cpu_time"`      // RLIMIT_CPU, seconds
+	AddressSpace *Count `toml:"address_space"` // RLIMIT_AS, bytes
+	Core         *Count `toml:"core"`          // RLIMIT_CORE, bytes
+}
+
+// limitField returns a getter of one limit of a layer, for the merge.
+func limitField(get func(*Limits) *Count) func(*Settings) *Count {
+	return func(s *Settings) *Count {
+		if s.Limits == nil {
+			return nil
+		}
+		return get(s.Limits)
+	}
+}
+
+// Weakenings returns what in j weakens the isolation that jailsh gives by
+// default, as KEY:VALUE items for the audit record and `jailctl check`.
+func (j *Jail) Weakenings() []string {
+	var out []string
+	if !j.Seccomp {
+		out = append(out, "seccomp:off")
+	} else if len(j.SyscallsAllowed) > 0 {
+		out = append(out, "syscalls_allowed:"+strings.Join(j.SyscallsAllowed, "+"))
+	}
+	var extra []string
+	for _, c := range j.Capabilities {
+		if !slicesContains(DefaultCapabilities, c) {
+			extra = append(extra, c)
+		}
+	}
+	if len(extra) > 0 {
+		out = append(out, "capabilities:"+strings.Join(extra, "+"))
+	}
+	if j.UserNamespaces > 0 {
+		out = append(out, fmt.Sprintf("user_namespaces:%d", j.UserNamespaces))
+	}
+	return out
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// DeniedSyscalls returns the system calls j's filter denies: the denied
+// list without the allowed names.
+func (j *Jail) DeniedSyscalls() []string {
+	var out []string
+	for _, n := range j.SyscallsDenied {
+		if !slicesContains(j.SyscallsAllowed, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

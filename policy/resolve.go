@@ -21,6 +21,15 @@ type Jail struct {
 	Env          map[string]string
 	Mounts       []Mount  // Target and Mode always set
 	Sources      []string // policy files that made up this jail, in order
+	// Hardening of the jail's processes; see harden.go.
+	Seccomp         bool
+	SyscallsDenied  []string
+	SyscallsAllowed []string
+	Capabilities    []string         // kept in the bounding set
+	UserNamespaces  int              // nested user namespaces the jail may create
+	KeepUID         bool             // the user keeps their own uid inside
+	Limits          map[string]int64 // by key under [limits], only those set
+
 	// Groups are the user's groups that have settings in the policy, in
 	// the order they apply.
 	Groups []string
@@ -32,16 +41,24 @@ type Jail struct {
 
 // builtinDefaults are the values of a key that no layer sets.
 func builtinDefaults() *Settings {
-	readOnly, home := true, true
+	readOnly, home, seccomp := true, true, true
 	shell, hostname, network, path := AbsPath("/bin/bash"), Hostname("jail"), NetworkNone, DefaultPath
+	denied, allowed := SyscallList(slices.Clone(DefaultDeniedSyscalls)), SyscallList{}
+	caps, userns, uid := CapabilityList(slices.Clone(DefaultCapabilities)), Count(0), UIDRoot
 	return &Settings{
-		RootReadOnly: &readOnly,
-		Shell:        &shell,
-		Hostname:     &hostname,
-		Network:      &network,
-		Home:         &home,
-		Path:         &path,
-		KeepEnv:      slices.Clone(DefaultKeepEnv),
+		Seccomp:         &seccomp,
+		SyscallsDenied:  &denied,
+		SyscallsAllowed: &allowed,
+		Capabilities:    &caps,
+		UserNamespaces:  &userns,
+		UID:             &uid,
+		RootReadOnly:    &readOnly,
+		Shell:           &shell,
+		Hostname:        &hostname,
+		Network:         &network,
+		Home:            &home,
+		Path:            &path,
+		KeepEnv:         slices.Clone(DefaultKeepEnv),
 	}
 }
 
@@ -160,6 +177,23 @@ func (j *Jail) fill(st *state) {
 			j.Home = it.value.(bool)
 		case "path":
 			j.Path = it.value.(string)
+		case "seccomp":
+			j.Seccomp = it.value.(bool)
+		case "syscalls_denied":
+			j.SyscallsDenied = slices.Clone(it.value.(SyscallList))
+		case "syscalls_allowed":
+			j.SyscallsAllowed = slices.Clone(it.value.(SyscallList))
+		case "capabilities":
+			j.Capabilities = slices.Clone(it.value.(CapabilityList))
+		case "user_namespaces":
+			j.UserNamespaces = int(it.value.(Count))
+		case "uid":
+			j.KeepUID = it.value.(UIDMode) == UIDUser
+		case "limits":
+			if j.Limits == nil {
+				j.Limits = map[string]int64{}
+			}
+			j.Limits[entry] = int64(it.value.(Count))
 		case "keep_env":
 			j.KeepEnv = append(j.KeepEnv, entry)
 		case "env":

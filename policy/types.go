@@ -252,6 +252,15 @@ type Settings struct {
 	Env          map[string]string `toml:"env"`
 	Mounts       []Mount           `toml:"mounts"`
 
+	// Hardening; see harden.go.
+	Seccomp         *bool           `toml:"seccomp"`
+	SyscallsDenied  *SyscallList    `toml:"syscalls_denied"`
+	SyscallsAllowed *SyscallList    `toml:"syscalls_allowed"`
+	Capabilities    *CapabilityList `toml:"capabilities"`
+	UserNamespaces  *Count          `toml:"user_namespaces"`
+	UID             *UIDMode        `toml:"uid"`
+	Limits          *Limits         `toml:"limits"`
+
 	// Entries that this layer removes from what the layers before it set.
 	KeepEnvRemove []string  `toml:"keep_env_remove"`
 	EnvRemove     []string  `toml:"env_remove"`

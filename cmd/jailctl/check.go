@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jailsh/jailsh/jail"
@@ -250,6 +251,36 @@ func writeEffective(w io.Writer, j *policy.Jail) {
 	for _, m := range j.Mounts {
 		line(policy.MountKey(string(m.Target)), fmt.Sprintf("mount = { source = %q, target = %q, mode = %q, optional = %t }", m.Source, m.Target, m.Mode, m.Optional))
 	}
+
+	line("seccomp", fmt.Sprintf("seccomp = %t", j.Seccomp))
+	line("syscalls_denied", fmt.Sprintf("syscalls_denied = [%s]", quoteList(j.SyscallsDenied)))
+	line("syscalls_allowed", fmt.Sprintf("syscalls_allowed = [%s]", quoteList(j.SyscallsAllowed)))
+	line("capabilities", fmt.Sprintf("capabilities = [%s]", quoteList(j.Capabilities)))
+	line("user_namespaces", fmt.Sprintf("user_namespaces = %d", j.UserNamespaces))
+	uid := policy.UIDRoot
+	if j.KeepUID {
+		uid = policy.UIDUser
+	}
+	line("uid", fmt.Sprintf("uid = %q", uid))
+	limitKeys := make([]string, 0, len(j.Limits))
+	for k := range j.Limits {
+		limitKeys = append(limitKeys, k)
+	}
+	sort.Strings(limitKeys)
+	for _, k := range limitKeys {
+		line("limits."+k, fmt.Sprintf("limits.%s = %d", k, j.Limits[k]))
+	}
+	for _, weak := range j.Weakenings() {
+		fmt.Fprintf(w, "# warning: weaker than jailsh's default: %s\n", weak)
+	}
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // splitErrors returns the errors that errors.Join joined in err, or err.

@@ -74,7 +74,7 @@ func run() int {
 	}
 	spec, j, err := prepare(u, inv)
 	if j != nil {
-		ev.Root = j.Root
+		ev.Root, ev.Weakened = j.Root, j.Weakenings()
 	}
 	if err != nil {
 		return refuse(err)
