@@ -6,7 +6,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -311,23 +309,33 @@ func ssh(t *testing.T, user, stdin string, args ...string) result {
 	return run(t, stdin, "ssh", append(all, args...)...)
 }
 
-// run runs a host command with a time limit and returns its result.
+// run runs a host command with stdin as input and returns its result.
 func run(t *testing.T, stdin, name string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	var out, errb bytes.Buffer
+	cmd := exec.Command(name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
+	return capture(t, cmd)
+}
+
+// capture runs cmd with a time limit of 60 seconds and returns its output
+// and exit status. A command that cannot start fails the test.
+func capture(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	timer.Stop()
 	r := result{stdout: out.String(), stderr: errb.String()}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("run %s: %v", name, err)
+		t.Fatalf("run %s: %v", cmd.Path, err)
 	}
 	return r
 }
@@ -337,26 +345,12 @@ func run(t *testing.T, stdin, name string, args ...string) result {
 // test's choosing.
 func jailsh(t *testing.T, user string, environ []string, argv0 string, args ...string) result {
 	t.Helper()
-	a := lookup(user)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(env.bin, "jailsh"), args...)
+	cmd := exec.Command(filepath.Join(env.bin, "jailsh"), args...)
 	cmd.Args[0] = argv0
 	cmd.Env = environ
 	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid)}}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run jailsh: %v", err)
-	}
-	return r
+	cmd.SysProcAttr = credential(lookup(user))
+	return capture(t, cmd)
 }
 
 // syslogSink collects the datagrams jailsh sends to its syslog socket.

@@ -17,16 +17,7 @@ func jailctl(t *testing.T, user string, args ...string) result {
 	cmd := exec.Command(filepath.Join(env.bin, "jailctl"), args...)
 	cmd.SysProcAttr = credential(lookup(user))
 	cmd.Dir = "/"
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return capture(t, cmd)
 }
 
 // validPolicyDir writes a policy folder with one valid entry and returns it.
