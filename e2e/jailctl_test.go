@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func jailctl(t *testing.T, user string, args ...string) result {
@@ -188,5 +190,59 @@ func TestCheckSSHD(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, "user jse-alice: sshd: AllowTcpForwarding") {
 		t.Errorf("TCP forwarding is off in the test sshd, but reported:\n%s", r.stderr)
+	}
+}
+
+// TestListAndStop runs a session, finds it with jailctl list, ends it with
+// jailctl stop, and checks that nothing of it remains.
+func TestListAndStop(t *testing.T) {
+	done := make(chan result, 1)
+	go func() { done <- ssh(t, "jse-bob", "", "sleep 309 & sleep 310") }()
+	waitForProcess(t, "jse-bob", "sleep 310")
+
+	r := jailctl(t, "", "list", "--json")
+	var jails []struct {
+		ID        int    `json:"id"`
+		User      string `json:"user"`
+		Root      string `json:"root"`
+		Network   string `json:"network"`
+		Processes int    `json:"processes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &jails); err != nil {
+		t.Fatalf("jailctl list --json: %v: %v", err, r)
+	}
+	found := false
+	for _, j := range jails {
+		if j.User != "jse-bob" {
+			continue
+		}
+		found = true
+		if j.Root != env.rootfs || j.Network != "host" || j.Processes != 4 {
+			t.Errorf("jse-bob's jail = %+v, want root %s, network host, 4 processes (init, bash, two sleeps)", j, env.rootfs)
+		}
+	}
+	if !found {
+		t.Fatalf("jailctl list does not show jse-bob's jail: %q", r.stdout)
+	}
+
+	if r := jailctl(t, "", "stop", "jse-bob"); r.code != 0 || !strings.HasPrefix(r.stdout, "stopped jail ") {
+		t.Errorf("jailctl stop jse-bob: %v", r)
+	}
+	select {
+	case r := <-done:
+		if r.code != 128+9 {
+			t.Errorf("session status after jailctl stop = %d, want %d", r.code, 128+9)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end after jailctl stop")
+	}
+	waitUserGone(t, "jse-bob", "jailctl stop")
+	env.log.wait(t, "event=stop", "user=jse-bob", "mode=admin")
+
+	if r := jailctl(t, "", "stop", "jse-bob"); r.code != 1 || !strings.Contains(r.stderr, "no running jail") {
+		t.Errorf("jailctl stop with no jail: %v", r)
+	}
+	if r := jailctl(t, "jse-alice", "list"); r.code != 1 || !strings.Contains(r.stderr, "must run as root") {
+		t.Errorf("jailctl list as a user: %v", r)
 	}
 }

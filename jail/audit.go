@@ -17,6 +17,7 @@ const (
 	EventStart  = "start"
 	EventEnd    = "end"
 	EventRefuse = "refuse"
+	EventStop   = "stop" // an admin ended a jail
 )
 
 // Event is one audit record of a session.
@@ -31,6 +32,7 @@ type Event struct {
 	Status   int // exit code; EventEnd only
 	Duration time.Duration
 	Reason   string // EventRefuse only
+	JailID   int    // host PID of the jail's init; EventStop only
 	// Weakened lists what the policy relaxed from jailsh's defaults, on
 	// every start record, so that a weaker jail never passes unnoticed.
 	Weakened []string
@@ -67,6 +69,9 @@ func (e Event) String() string {
 	}
 	if e.Reason != "" {
 		add("reason", e.Reason)
+	}
+	if e.JailID != 0 {
+		add("jail", strconv.Itoa(e.JailID))
 	}
 	if len(e.Weakened) > 0 {
 		add("weakened", strings.Join(e.Weakened, ","))

@@ -22,6 +22,8 @@ const usage = `usage: jailctl COMMAND [OPTIONS]
 Commands:
   check [--dir DIR] [--user NAME]   validate the policy, or print one user's effective policy
   run [--policy FILE] [-- CMD...]   run a jail as the calling user
+  list [--json]                     list every running jail (root)
+  stop USER|ID                      end a jail and every process in it (root)
 `
 
 func main() {
@@ -48,6 +50,10 @@ func dispatch(args []string) int {
 		return runCheck(args[1:])
 	case "run":
 		return runRun(args[1:])
+	case "list":
+		return runList(args[1:])
+	case "stop":
+		return runStop(args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return 0

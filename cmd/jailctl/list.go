@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jailsh/jailsh/jail"
+	"github.com/jailsh/jailsh/policy"
+)
+
+// findJails returns the running jails, with user names from passwd.
+func findJails() ([]jail.Info, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("must run as root to see other users' jails")
+	}
+	return jail.FindJails("/proc", func(uid int) string {
+		u, err := policy.LookupUID(passwdFile, uid)
+		if err != nil {
+			return ""
+		}
+		return u.Name
+	})
+}
+
+// runList prints every running jail, as a table or, with --json, as a
+// JSON array for scripts.
+func runList(args []string) int {
+	fset := flag.NewFlagSet("list", flag.ContinueOnError)
+	asJSON := fset.Bool("json", false, "print a JSON array instead of a table")
+	if err := fset.Parse(args); err != nil {
+		return parseStatus(err)
+	}
+	jails, err := findJails()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "jailctl list: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		if jails == nil {
+			jails = []jail.Info{}
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(jails); err != nil {
+			fmt.Fprintf(os.Stderr, "jailctl list: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tUSER\tUID\tSTARTED\tROOT\tNETWORK\tPROCESSES")
+	for _, j := range jails {
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%d\n", j.ID, j.User, j.UID, j.Started.Format(time.DateTime), j.Root, j.Network, j.Processes)
+	}
+	w.Flush()
+	return 0
+}
+
+// runStop ends the jails named by user name or ID, and every process in
+// them, and records each in the audit log.
+func runStop(args []string) int {
+	fset := flag.NewFlagSet("stop", flag.ContinueOnError)
+	if err := fset.Parse(args); err != nil {
+		return parseStatus(err)
+	}
+	if fset.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "jailctl stop: name one user or jail ID, as `jailctl list` shows them")
+		return 2
+	}
+	target := fset.Arg(0)
+	jails, err := findJails()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "jailctl stop: %v\n", err)
+		return 1
+	}
+	var matched []jail.Info
+	for _, j := range jails {
+		if strconv.Itoa(j.ID) == target || j.User == target {
+			matched = append(matched, j)
+		}
+	}
+	if len(matched) == 0 {
+		fmt.Fprintf(os.Stderr, "jailctl stop: no running jail of user or with ID %q; see jailctl list\n", target)
+		return 1
+	}
+	auditor, aerr := jail.OpenSyslog(syslogAddr, jail.AuditPatience)
+	status := 0
+	for _, j := range matched {
+		ev := jail.Event{Kind: jail.EventStop, User: j.User, UID: j.UID, Mode: "admin", Root: j.Root, PID: os.Getpid(), JailID: j.ID}
+		if err := jail.StopJail("/proc", j); err != nil {
+			fmt.Fprintf(os.Stderr, "jailctl stop: %v\n", err)
+			status = 1
+			continue
+		}
+		if aerr == nil {
+			_ = auditor.Audit(ev)
+		}
+		fmt.Printf("stopped jail %d of %s\n", j.ID, j.User)
+	}
+	return status
+}

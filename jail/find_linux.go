@@ -1,0 +1,133 @@
+package jail
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Info describes a running jail, from what the kernel reports about its
+// init.
+type Info struct {
+	ID        int       `json:"id"` // host PID of the jail's init
+	UID       int       `json:"uid"`
+	User      string    `json:"user"`
+	Started   time.Time `json:"started"`
+	Root      string    `json:"root"`
+	Network   string    `json:"network"` // "none" or "host"
+	Processes int       `json:"processes"`
+	startTime uint64
+}
+
+// FindJails returns every running jail, found through procRoot (normally
+// /proc). It reads other users' processes, so it needs root. Users are
+// named through lookupName, which returns "" for an unknown uid.
+func FindJails(procRoot string, lookupName func(uid int) string) ([]Info, error) {
+	entries, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil, err
+	}
+	hostNet, _ := os.Readlink(filepath.Join(procRoot, "self/ns/net"))
+	pidNS := map[string]int{} // PID namespace link -> processes in it
+	var jails []Info
+	var nsOf []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join(procRoot, e.Name())
+		ns, _ := os.Readlink(filepath.Join(dir, "ns/pid"))
+		pidNS[ns]++
+		info, ok := readInit(dir, pid)
+		if !ok {
+			continue
+		}
+		if net, _ := os.Readlink(filepath.Join(dir, "ns/net")); net == hostNet {
+			info.Network = "host"
+		} else {
+			info.Network = "none"
+		}
+		info.User = lookupName(info.UID)
+		jails = append(jails, info)
+		nsOf = append(nsOf, ns)
+	}
+	boot := bootTime()
+	for i := range jails {
+		jails[i].Processes = pidNS[nsOf[i]]
+		jails[i].Started = boot.Add(time.Duration(jails[i].startTime) * time.Second / clockTicks)
+	}
+	sort.Slice(jails, func(a, b int) bool { return jails[a].ID < jails[b].ID })
+	return jails, nil
+}
+
+// readInit returns the jail described by the process in dir, if it is a
+// jail's init.
+func readInit(dir string, pid int) (Info, bool) {
+	statData, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return Info{}, false
+	}
+	st, err := parseStat(string(statData))
+	if err != nil || st.Comm != InitArg0 {
+		return Info{}, false
+	}
+	statusData, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return Info{}, false
+	}
+	status, err := parseStatus(string(statusData))
+	if err != nil {
+		return Info{}, false
+	}
+	exe, err := os.Readlink(filepath.Join(dir, "exe"))
+	if err != nil {
+		return Info{}, false
+	}
+	var fi unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "exe"), &fi); err != nil {
+		return Info{}, false
+	}
+	if !isJailInit(st, status, exe, fi.Uid, fi.Mode) {
+		return Info{}, false
+	}
+	mountinfo, _ := os.ReadFile(filepath.Join(dir, "mountinfo"))
+	return Info{ID: pid, UID: status.UID, Root: rootOf(string(mountinfo)), startTime: st.StartTime}, true
+}
+
+// clockTicks is USER_HZ, the unit of the start time in /proc/PID/stat,
+// which is 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+func bootTime() time.Time {
+	var info unix.Sysinfo_t
+	if err := unix.Sysinfo(&info); err != nil {
+		return time.Time{}
+	}
+	return time.Now().Add(-time.Duration(info.Uptime) * time.Second).Truncate(time.Second)
+}
+
+// StopJail kills the init of jail j, and with it every process in the
+// jail. The init is pinned with a pidfd and checked again before the
+// signal, so that a PID reused since FindJails is never signalled.
+func StopJail(procRoot string, j Info) error {
+	pidfd, err := unix.PidfdOpen(j.ID, 0)
+	if err != nil {
+		return fmt.Errorf("open jail %d: %w", j.ID, err)
+	}
+	defer unix.Close(pidfd)
+	again, ok := readInit(filepath.Join(procRoot, strconv.Itoa(j.ID)), j.ID)
+	if !ok || again.UID != j.UID || again.startTime != j.startTime {
+		return fmt.Errorf("jail %d has ended", j.ID)
+	}
+	if err := unix.PidfdSendSignal(pidfd, syscall.SIGKILL, nil, 0); err != nil {
+		return fmt.Errorf("kill jail %d: %w", j.ID, err)
+	}
+	return nil
+}
