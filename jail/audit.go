@@ -33,8 +33,9 @@ type Event struct {
 	Duration time.Duration
 	Reason   string // EventRefuse only
 	JailID   int    // host PID of the jail's init; EventStop only
-	// Weakened lists what the policy relaxed from jailsh's defaults, on
-	// every start record, so that a weaker jail never passes unnoticed.
+	// Weakened lists what the policy relaxed from jailsh's defaults. Every
+	// record of such a session carries it, so a weaker jail never passes
+	// unnoticed.
 	Weakened []string
 }
 

@@ -154,6 +154,10 @@ func (m *UIDMode) UnmarshalTOML(value any) error {
 	return fmt.Errorf("invalid uid %q: use \"root\" or \"user\"", s)
 }
 
+// MaxUserNamespaces bounds user_namespaces, well below what the kernel's
+// user.max_user_namespaces accepts.
+const MaxUserNamespaces = 1024
+
 // Count is a non-negative whole number, such as a limit.
 type Count int64
 
@@ -173,7 +177,7 @@ func (c *Count) UnmarshalTOML(value any) error {
 // Limits are resource limits (setrlimit(2)) on every process of a jail.
 // An unset limit keeps what the login had.
 type Limits struct {
-	Processes    *Count `toml:"processes"`     // RLIMIT_NPROC, per user on the whole host
+	Processes    *Count `toml:"processes"`     // RLIMIT_NPROC; see Jail.Limits
 	OpenFiles    *Count `toml:"open_files"`    // RLIMIT_NOFILE
 	FileSize     *Count `toml:"file_size"`     // RLIMIT_FSIZE, bytes
 	CPUTime      *Count `toml:"cpu_time"`      // RLIMIT_CPU, seconds
@@ -197,8 +201,19 @@ func (j *Jail) Weakenings() []string {
 	var out []string
 	if !j.Seccomp {
 		out = append(out, "seccomp:off")
-	} else if len(j.SyscallsAllowed) > 0 {
-		out = append(out, "syscalls_allowed:"+strings.Join(j.SyscallsAllowed, "+"))
+	} else {
+		// A default name may leave the filter through syscalls_allowed or
+		// through a syscalls_denied list without it; both weaken it.
+		denied := j.DeniedSyscalls()
+		var allowed []string
+		for _, n := range DefaultDeniedSyscalls {
+			if !slicesContains(denied, n) {
+				allowed = append(allowed, n)
+			}
+		}
+		if len(allowed) > 0 {
+			out = append(out, "syscalls_allowed:"+strings.Join(allowed, "+"))
+		}
 	}
 	var extra []string
 	for _, c := range j.Capabilities {

@@ -119,6 +119,9 @@ func checkSettings(s Settings) error {
 	if err := checkMounts(s); err != nil {
 		return err
 	}
+	if s.UserNamespaces != nil && *s.UserNamespaces > MaxUserNamespaces {
+		return at(fmt.Sprintf("user_namespaces = %d is more than %d; a jail needs a few at most", *s.UserNamespaces, MaxUserNamespaces), "user_namespaces")
+	}
 	for _, pattern := range s.KeepEnv {
 		if err := checkEnvPattern(pattern); err != nil {
 			return at(err.Error(), "keep_env")

@@ -25,10 +25,13 @@ type Jail struct {
 	Seccomp         bool
 	SyscallsDenied  []string
 	SyscallsAllowed []string
-	Capabilities    []string         // kept in the bounding set
-	UserNamespaces  int              // nested user namespaces the jail may create
-	KeepUID         bool             // the user keeps their own uid inside
-	Limits          map[string]int64 // by key under [limits], only those set
+	Capabilities    []string // kept in the bounding set
+	UserNamespaces  int      // nested user namespaces the jail may create
+	KeepUID         bool     // the user keeps their own uid inside
+	// Limits holds the keys under [limits] that a layer sets. RLIMIT_NPROC
+	// (processes) counts the user's processes in the jail's user namespace
+	// on Linux 5.14 and later, and every process of the uid before.
+	Limits map[string]int64
 
 	// Groups are the user's groups that have settings in the policy, in
 	// the order they apply.
