@@ -29,6 +29,9 @@ func limitUserNamespaces(n int) error {
 
 // setRlimits sets the jail's resource limits on the init, whose children
 // inherit them.
+//
+// NOTE: the limits bind the init too. A small address_space can make the
+// init, a Go program, fail to allocate while it waits for the program.
 func setRlimits(limits []Rlimit) error {
 	for _, l := range limits {
 		if err := unix.Setrlimit(l.Resource, &unix.Rlimit{Cur: l.Cur, Max: l.Max}); err != nil {

@@ -63,7 +63,7 @@ func runRun(args []string) int {
 	// jailctl run gives no privilege, so a missing syslog only loses the
 	// record, and the jail runs anyway.
 	auditor, aerr := jail.OpenSyslog(syslogAddr, 0)
-	ev := jail.Event{User: u.Name, UID: u.UID, Mode: "run", Root: j.Root, Command: strings.Join(argv, " "), PID: os.Getpid()}
+	ev := jail.Event{User: u.Name, UID: u.UID, Mode: "run", Root: j.Root, Command: strings.Join(argv, " "), PID: os.Getpid(), Weakened: j.Weakenings()}
 	audit := func(kind string) {
 		if aerr == nil {
 			ev.Kind = kind
