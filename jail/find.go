@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// procStat is what jailsh reads from /proc/PID/stat.
+// procStat holds the fields jailsh reads from /proc/PID/stat.
 type procStat struct {
 	Comm      string
 	PPID      int
@@ -35,7 +35,7 @@ func parseStat(data string) (procStat, error) {
 	return procStat{Comm: data[open+1 : end], PPID: ppid, StartTime: start}, nil
 }
 
-// procStatus is what jailsh reads from /proc/PID/status.
+// procStatus holds the fields jailsh reads from /proc/PID/status.
 type procStatus struct {
 	UID   int   // real uid
 	NSpid []int // PID in each PID namespace, outermost first

@@ -8,11 +8,10 @@ import (
 )
 
 // DefaultDeniedSyscalls are the system calls a jailed shell has no use
-// for, in the spirit of Docker's default profile (moby profiles/seccomp,
-// default.json): kernel keyrings, BPF, performance counters, userfaultfd,
-// kexec and modules, the new mount API, io_uring, and calls that act on
-// the whole machine. A denied call fails with EPERM, so tools degrade
-// instead of dying.
+// for: kernel keyrings, BPF, performance counters, userfaultfd, kexec and
+// modules, the new mount API, io_uring, and calls that act on the whole
+// machine. A denied call fails with EPERM, so tools degrade instead of
+// dying.
 var DefaultDeniedSyscalls = []string{
 	"add_key", "keyctl", "request_key",
 	"bpf", "perf_event_open", "userfaultfd",
@@ -129,7 +128,7 @@ func stringList(value any, example string) ([]string, error) {
 	return out, nil
 }
 
-// UIDMode says which uid the user has inside the jail.
+// UIDMode is the uid the user has inside the jail: root, or their own.
 type UIDMode string
 
 const (

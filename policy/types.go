@@ -103,7 +103,7 @@ func checkRootPath(s string) error {
 	return nil
 }
 
-// MountMode says whether a bind mount is read-only or read-write.
+// MountMode is the access of a bind mount: read-only or read-write.
 type MountMode string
 
 const (
@@ -201,7 +201,7 @@ func describeValue(value any) string {
 	return fmt.Sprintf("value of Go type %T", value)
 }
 
-// Unlisted says what happens to a user who has no entry of their own.
+// Unlisted is the treatment of a user who has no entry of their own.
 type Unlisted string
 
 const (
