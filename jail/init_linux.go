@@ -43,8 +43,9 @@ func IsInit() bool {
 // status. It runs as PID 1 and as root of the jail's user namespace, and
 // never returns.
 func RunInit() {
-	// The bounding set belongs to a thread, and the program is forked
-	// from the thread that dropped it, so this goroutine keeps its thread.
+	// Without a seccomp filter, no_new_privs is set on one thread only,
+	// and the program inherits it from the thread that forks it, so this
+	// goroutine keeps its thread.
 	runtime.LockOSThread()
 	// Catching signals takes a round trip to the runtime's signal thread,
 	// which is started for it; that runs while the init builds the jail.
