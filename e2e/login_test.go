@@ -380,14 +380,7 @@ func TestNothingSurvivesLogout(t *testing.T) {
 // a mount to uncover what lies below, or changing the jail's hostname or
 // network. Root may still mount in namespaces of its own.
 func TestMountsLocked(t *testing.T) {
-	a := lookup("jse-dave")
-	data := filepath.Join(env.base, "dave-data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(data, a.uid, a.gid); err != nil {
-		t.Fatal(err)
-	}
+	data := userFolder(t, "jse-dave", "dave-data")
 	withFile(t, "users.d/jse-dave.toml", fmt.Sprintf("[[mounts]]\nsource = %q\ntarget = \"/mnt\"\nmode = \"ro\"\n", data))
 	script := strings.Join([]string{
 		"touch /mnt/x 2>/dev/null && echo WROTE-READ-ONLY",

@@ -122,14 +122,7 @@ func TestRefuseSymlinkedPolicyFile(t *testing.T) {
 }
 
 func TestRefuseUntrustedRootFilesystem(t *testing.T) {
-	a := lookup("jse-dave")
-	root := filepath.Join(env.base, "user-owned-root")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(root, a.uid, a.gid); err != nil {
-		t.Fatal(err)
-	}
+	root := userFolder(t, "jse-dave", "user-owned-root")
 	withFile(t, "users.d/jse-dave.toml", fmt.Sprintf("root = %q\n", root))
 	refused(t, ssh(t, "jse-dave", "", "echo SHELL-RAN"), "jse-dave", "untrusted root filesystem: "+root+" is owned by uid")
 }

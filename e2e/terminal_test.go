@@ -63,8 +63,8 @@ func (m *tmuxSession) waitFor(text string) string {
 	}
 }
 
-// mark returns a unique marker; the test prints it to know a command ran,
-// and looks for it alone on a line, not in the echoed command.
+// mark returns a unique marker that a test prints to know a command ran.
+// The test looks for it alone on a line, not in the echoed command.
 func mark(n int) string { return fmt.Sprintf("MARK%02dDONE", n) }
 
 // TestTerminalAfterSu is the admin's case: `su - USER` from a root shell.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,4 +62,19 @@ func waitForComm(t *testing.T, user, comm string) int {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// userFolder creates the folder name under the test's base folder, owned
+// by user, and returns its path.
+func userFolder(t *testing.T, user, name string) string {
+	t.Helper()
+	a := lookup(user)
+	dir := filepath.Join(env.base, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, a.uid, a.gid); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

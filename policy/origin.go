@@ -7,9 +7,9 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// Place is where an effective value was set: a policy file, the line of
+// Place is the origin of an effective value: a policy file, the line of
 // the key (0 when unknown) and the dotted TOML key in that file. The zero
-// Place is jailsh's built-in default.
+// Place stands for jailsh's built-in default.
 type Place struct {
 	File string
 	Line int

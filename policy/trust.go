@@ -9,7 +9,7 @@ import (
 )
 
 // checkTrusted applies sshd's rule for ChrootDirectory to one path: owned
-// by root and writable by nobody else. A symlink is not trusted either,
+// by root and writable by no other user. A symlink is not trusted either,
 // since whoever controls its target controls what it names.
 func checkTrusted(path string, uid uint32, mode fs.FileMode) error {
 	if mode&fs.ModeSymlink != 0 {

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// RootTmpfs is the root value that asks for an empty tmpfs as the jail's
+// RootTmpfs is the root value that selects an empty tmpfs as the jail's
 // root, filled only by the policy's mounts. It cannot clash with a path,
 // since a root path must be absolute.
 const RootTmpfs = "tmpfs"

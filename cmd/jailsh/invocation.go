@@ -14,7 +14,7 @@ const (
 	modeForced  = "forced"  // sshd's ForceCommand, with SSH_ORIGINAL_COMMAND
 )
 
-// invocation is how jailsh was called.
+// invocation is the mode and command that jailsh was called with.
 type invocation struct {
 	mode       string
 	login      bool   // start the shell as a login shell
@@ -45,7 +45,7 @@ func parseInvocation(argv []string, originalCommand string, haveOriginal bool) (
 		inv.hasCommand, inv.command = originalCommand != "", originalCommand
 	}
 	// sshd starts the shell of an interactive session as a login shell.
-	// Under ForceCommand it runs "SHELL -c jailsh" instead, so jailsh sees
+	// Under ForceCommand it runs "SHELL -c jailsh" instead, so jailsh gets
 	// "jailsh" or "jailsh -c jailsh" and no SSH_ORIGINAL_COMMAND when the
 	// client sent no command. Every interactive session therefore gets a
 	// login shell.
