@@ -43,6 +43,8 @@ var settingKeys = []settingKey{
 	scalar("network", func(s *Settings) *Network { return s.Network }),
 	scalar("home", func(s *Settings) *bool { return s.Home }),
 	scalar("path", func(s *Settings) *string { return s.Path }),
+	scalar("session", func(s *Settings) *SessionMode { return s.Session }),
+	scalar("linger", func(s *Settings) *Linger { return s.Linger }),
 	scalar("seccomp", func(s *Settings) *bool { return s.Seccomp }),
 	scalar("syscalls_denied", func(s *Settings) *SyscallList { return s.SyscallsDenied }),
 	scalar("syscalls_allowed", func(s *Settings) *SyscallList { return s.SyscallsAllowed }),

@@ -270,6 +270,12 @@ func TestParseFileErrors(t *testing.T) {
 		{"mount mode rx", "[[defaults.mounts]]\nsource = \"/a\"\nmode = \"rx\"\n", 3, "defaults.mounts.mode", `invalid mount mode "rx"`},
 		{"mount mode upper case", "[[defaults.mounts]]\nsource = \"/a\"\nmode = \"RW\"\n", 3, "defaults.mounts.mode", `invalid mount mode "RW"`},
 		{"unlisted allow", "unlisted = \"allow\"\n", 1, "unlisted", `invalid value "allow"`},
+		{"session together", "[defaults]\nsession = \"together\"\n", 2, "defaults.session", `invalid session "together": use "private" or "shared"`},
+		{"session as boolean", "[defaults]\nsession = true\n", 2, "defaults.session", `like session = "shared", got boolean true`},
+		{"linger without unit", "[defaults]\nlinger = \"30\"\n", 2, "defaults.linger", `invalid linger "30": write a duration such as "30s"`},
+		{"linger as integer", "[defaults]\nlinger = 30\n", 2, "defaults.linger", `like linger = "10m", got integer 30`},
+		{"linger negative", "[defaults]\nlinger = \"-1s\"\n", 2, "defaults.linger", `must be from "0s" to "24h0m0s"`},
+		{"linger over a day", "[defaults]\nlinger = \"25h\"\n", 2, "defaults.linger", `must be from "0s" to "24h0m0s"`},
 
 		// Host names.
 		{"hostname leading dash", "[defaults]\nhostname = \"-bad\"\n", 2, "defaults.hostname", "must not start or end with '-'"},

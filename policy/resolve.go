@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Jail is one user's effective policy, with every default filled in.
@@ -19,8 +20,10 @@ type Jail struct {
 	Path         string
 	KeepEnv      []string
 	Env          map[string]string
-	Mounts       []Mount  // Target and Mode always set
-	Sources      []string // policy files that made up this jail, in order
+	Mounts       []Mount // Target and Mode always set
+	Session      SessionMode
+	Linger       time.Duration // how long a shared jail outlives its last session
+	Sources      []string      // policy files that made up this jail, in order
 	// Hardening of the jail's processes; see harden.go.
 	Seccomp         bool
 	SyscallsDenied  []string
@@ -48,6 +51,7 @@ func builtinDefaults() *Settings {
 	shell, hostname, network, path := AbsPath("/bin/bash"), Hostname("jail"), NetworkNone, DefaultPath
 	denied, allowed := SyscallList(slices.Clone(DefaultDeniedSyscalls)), SyscallList{}
 	caps, userns, uid := CapabilityList(slices.Clone(DefaultCapabilities)), Count(0), UIDRoot
+	session, linger := SessionPrivate, Linger(0)
 	return &Settings{
 		Seccomp:         &seccomp,
 		SyscallsDenied:  &denied,
@@ -61,6 +65,8 @@ func builtinDefaults() *Settings {
 		Network:         &network,
 		Home:            &home,
 		Path:            &path,
+		Session:         &session,
+		Linger:          &linger,
 		KeepEnv:         slices.Clone(DefaultKeepEnv),
 	}
 }
@@ -180,6 +186,10 @@ func (j *Jail) fill(st *state) {
 			j.Home = it.value.(bool)
 		case "path":
 			j.Path = it.value.(string)
+		case "session":
+			j.Session = it.value.(SessionMode)
+		case "linger":
+			j.Linger = time.Duration(it.value.(Linger))
 		case "seccomp":
 			j.Seccomp = it.value.(bool)
 		case "syscalls_denied":

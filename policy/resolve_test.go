@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var alice = User{Name: "alice", UID: 1000, GID: 1000, Home: "/home/alice", Shell: "/usr/local/bin/jailsh"}
@@ -174,6 +175,26 @@ keep_env = ["TZ"]
 
 // An empty keep_env in a later layer clears the list, because only a
 // missing key leaves the earlier value in place.
+func TestResolveSession(t *testing.T) {
+	main := "[defaults]\nroot = \"/r\"\n[groups.lab]\nsession = \"shared\"\nlinger = \"90s\"\n[users.alice]\n"
+	p := newPolicy(t, main, nil)
+	p.GroupDB = &GroupDB{}
+	j := resolve(t, p, alice)
+	if j.Session != SessionPrivate || j.Linger != 0 {
+		t.Errorf("without a group: session %q, linger %v; want private, 0s", j.Session, j.Linger)
+	}
+	p = newPolicy(t, main, map[string]string{"alice": "linger = \"5m\"\n"})
+	db, err := ParseGroups(strings.NewReader("lab:x:70:alice\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.GroupDB = db
+	j = resolve(t, p, alice)
+	if j.Session != SessionShared || j.Linger != 5*time.Minute {
+		t.Errorf("in group lab, with users.d: session %q, linger %v; want shared, 5m0s", j.Session, j.Linger)
+	}
+}
+
 func TestResolveEmptyKeepEnv(t *testing.T) {
 	p := newPolicy(t, "[defaults]\nroot = \"/r\"\nkeep_env = [\"TERM\"]\n\n[users.alice]\nkeep_env = []\n", nil)
 	j := resolve(t, p, alice)

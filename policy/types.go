@@ -251,6 +251,8 @@ type Settings struct {
 	KeepEnv      []string          `toml:"keep_env"`
 	Env          map[string]string `toml:"env"`
 	Mounts       []Mount           `toml:"mounts"`
+	Session      *SessionMode      `toml:"session"`
+	Linger       *Linger           `toml:"linger"`
 
 	// Hardening; see harden.go.
 	Seccomp         *bool           `toml:"seccomp"`

@@ -228,6 +228,8 @@ func writeEffective(w io.Writer, j *policy.Jail) {
 	line("network", fmt.Sprintf("network = %q", j.Network))
 	line("home", fmt.Sprintf("home = %t", j.Home))
 	line("path", fmt.Sprintf("path = %q", j.Path))
+	line("session", fmt.Sprintf("session = %q", j.Session))
+	line("linger", fmt.Sprintf("linger = %q", j.Linger))
 
 	if len(j.KeepEnv) == 0 {
 		fmt.Fprintln(w, "keep_env = []")
