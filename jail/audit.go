@@ -17,7 +17,9 @@ const (
 	EventStart  = "start"
 	EventEnd    = "end"
 	EventRefuse = "refuse"
-	EventStop   = "stop" // an admin ended a jail
+	EventStop   = "stop"  // an admin ended a jail
+	EventJoin   = "join"  // a session joined a running jail
+	EventLeave  = "leave" // a session that joined, or that started a shared jail, ended
 )
 
 // Event is one audit record of a session.
@@ -29,10 +31,10 @@ type Event struct {
 	Root     string
 	Command  string
 	PID      int // host PID of the outer jailsh process
-	Status   int // exit code; EventEnd only
+	Status   int // exit code; EventEnd and EventLeave only
 	Duration time.Duration
 	Reason   string // EventRefuse only
-	JailID   int    // host PID of the jail's init; EventStop only
+	JailID   int    // host PID of the jail's init, once it runs
 	// Weakened lists what the policy relaxed from jailsh's defaults. Every
 	// record of such a session carries it, so a weaker jail never passes
 	// unnoticed.
@@ -64,7 +66,7 @@ func (e Event) String() string {
 		}
 		add("cmd", cmd)
 	}
-	if e.Kind == EventEnd {
+	if e.Kind == EventEnd || e.Kind == EventLeave {
 		add("status", strconv.Itoa(e.Status))
 		add("duration", e.Duration.Round(time.Millisecond).String())
 	}

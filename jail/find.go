@@ -84,8 +84,14 @@ func isJailInit(st procStat, status procStatus, exe string, exeOwner uint32, exe
 	if st.Comm != InitArg0 || len(status.NSpid) < 2 || status.NSpid[len(status.NSpid)-1] != 1 {
 		return false
 	}
+	return isJailshBinary(exe, exeOwner, exeMode)
+}
+
+// isJailshBinary reports whether exe is a jailsh or jailctl binary that
+// only root can change.
+func isJailshBinary(exe string, owner uint32, mode uint32) bool {
 	base := filepath.Base(exe)
-	return (base == "jailsh" || base == "jailctl") && exeOwner == 0 && exeMode&0o022 == 0
+	return (base == "jailsh" || base == "jailctl") && owner == 0 && mode&0o022 == 0
 }
 
 // rootOf returns the jail's root filesystem from the init's mountinfo:

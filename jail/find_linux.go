@@ -22,6 +22,10 @@ type Info struct {
 	Root      string    `json:"root"`
 	Network   string    `json:"network"` // "none" or "host"
 	Processes int       `json:"processes"`
+	// Mode and Sessions are what the jail's init reports; FindJails
+	// leaves them empty, and QueryStatus fills them in.
+	Mode      string `json:"mode,omitempty"` // "private" or "shared"
+	Sessions  int    `json:"sessions"`
 	startTime uint64
 }
 
@@ -70,12 +74,8 @@ func FindJails(procRoot string, lookupName func(uid int) string) ([]Info, error)
 // readInit returns the jail described by the process in dir, if it is a
 // jail's init.
 func readInit(dir string, pid int) (Info, bool) {
-	statData, err := os.ReadFile(filepath.Join(dir, "stat"))
-	if err != nil {
-		return Info{}, false
-	}
-	st, err := parseStat(string(statData))
-	if err != nil || st.Comm != InitArg0 {
+	st, ok := readStat(dir)
+	if !ok || st.Comm != InitArg0 {
 		return Info{}, false
 	}
 	statusData, err := os.ReadFile(filepath.Join(dir, "status"))
@@ -86,19 +86,49 @@ func readInit(dir string, pid int) (Info, bool) {
 	if err != nil {
 		return Info{}, false
 	}
-	exe, err := os.Readlink(filepath.Join(dir, "exe"))
-	if err != nil {
-		return Info{}, false
-	}
-	var fi unix.Stat_t
-	if err := unix.Stat(filepath.Join(dir, "exe"), &fi); err != nil {
-		return Info{}, false
-	}
-	if !isJailInit(st, status, exe, fi.Uid, fi.Mode) {
+	exe, owner, mode, ok := readExe(dir)
+	if !ok || !isJailInit(st, status, exe, owner, mode) {
 		return Info{}, false
 	}
 	mountinfo, _ := os.ReadFile(filepath.Join(dir, "mountinfo"))
 	return Info{ID: pid, UID: status.UID, Root: rootOf(string(mountinfo)), startTime: st.StartTime}, true
+}
+
+// readProcess returns the process in dir, whose status the caller read,
+// if it runs a jailsh binary.
+func readProcess(dir string, pid int, status procStatus) (Info, bool) {
+	st, ok := readStat(dir)
+	if !ok {
+		return Info{}, false
+	}
+	exe, owner, mode, ok := readExe(dir)
+	if !ok || !isJailshBinary(exe, owner, mode) {
+		return Info{}, false
+	}
+	return Info{ID: pid, UID: status.UID, startTime: st.StartTime}, true
+}
+
+func readStat(dir string) (procStat, bool) {
+	data, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return procStat{}, false
+	}
+	st, err := parseStat(string(data))
+	return st, err == nil
+}
+
+// readExe returns the path, owner and mode of the binary the process in
+// dir runs.
+func readExe(dir string) (string, uint32, uint32, bool) {
+	exe, err := os.Readlink(filepath.Join(dir, "exe"))
+	if err != nil {
+		return "", 0, 0, false
+	}
+	var fi unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "exe"), &fi); err != nil {
+		return "", 0, 0, false
+	}
+	return exe, fi.Uid, fi.Mode, true
 }
 
 // clockTicks is USER_HZ, the unit of the start time in /proc/PID/stat,

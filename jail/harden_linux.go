@@ -2,8 +2,6 @@ package jail
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,19 +10,6 @@ import (
 type Rlimit struct {
 	Resource int // unix.RLIMIT_*
 	Cur, Max uint64
-}
-
-// limitUserNamespaces caps the user namespaces that the jail's processes
-// may create. The limit applies per user in the jail's user namespace and
-// is checked on every creation below it, so n+1 leaves room for the one
-// the init itself creates for the program. Runs in the jail's init, which
-// holds CAP_SYS_RESOURCE in the jail's user namespace.
-func limitUserNamespaces(n int) error {
-	const knob = "/proc/sys/user/max_user_namespaces"
-	if err := os.WriteFile(knob, []byte(strconv.Itoa(n+1)), 0); err != nil {
-		return fmt.Errorf("limit nested user namespaces: %w", err)
-	}
-	return nil
 }
 
 // setRlimits sets the jail's resource limits on the init, whose children

@@ -61,7 +61,7 @@ func RunInit() {
 		_ = json.NewEncoder(sync).Encode(initReply{Error: err.Error()})
 		os.Exit(1)
 	}
-	pid, master, err := startJail(sync)
+	srv, pid, master, err := startJail(sync)
 	reply := initReply{PID: pid}
 	if err != nil {
 		reply.Error = err.Error()
@@ -70,7 +70,6 @@ func RunInit() {
 	// A failed send means the outer process is gone. PR_SET_PDEATHSIG is
 	// about to kill the init too, so the error is dropped.
 	_ = sendReply(sync, append(msg, '\n'), master)
-	sync.Close()
 	if master != nil {
 		// Only the outer process holds the master from here on, so that
 		// closing it hangs up the jail's terminal.
@@ -79,44 +78,86 @@ func RunInit() {
 	if err != nil {
 		os.Exit(1)
 	}
+	go srv.serve()
+	if srv.spec.Shared {
+		// The socket to the first login holds the jail until it closes.
+		go srv.holdCreator(sync)
+		os.Exit(reapUntil(pid))
+	}
+	sync.Close()
 	os.Exit(reap(pid))
 }
 
-func startJail(sync *os.File) (pid int, master *os.File, err error) {
-	pid, master, err = setupAndStart(sync)
+// startJail builds the jail and starts its first process: the program, or
+// in a shared jail the zygote. It returns the first process's PID and, in
+// a private jail with a terminal, the terminal's master.
+func startJail(sync *os.File) (srv *server, pid int, master *os.File, err error) {
+	srv, err = setupJail(sync)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if srv.spec.Shared {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		if err := srv.startZygote(); err != nil {
+			return nil, 0, nil, err
+		}
+		return srv, srv.zygotePID, nil, nil
+	}
+	pid, master, err = startProgram(srv)
 	if err != nil && master != nil {
 		master.Close()
 		master = nil
 	}
-	return pid, master, err
+	return srv, pid, master, err
 }
 
-func setupAndStart(sync *os.File) (int, *os.File, error) {
-	var s Spec
-	if err := json.NewDecoder(sync).Decode(&s); err != nil {
-		return 0, nil, fmt.Errorf("read jail spec: %w", err)
+// setupJail reads the spec and builds the jail around the init.
+func setupJail(sync *os.File) (*server, error) {
+	s := &Spec{}
+	if err := json.NewDecoder(sync).Decode(s); err != nil {
+		return nil, fmt.Errorf("read jail spec: %w", err)
 	}
-	steps, err := Plan(&s)
+	steps, err := Plan(s)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	// The limit goes in before the program's namespace exists, since
-	// it is checked when a namespace is made.
-	if err := limitUserNamespaces(s.UserNamespaces); err != nil {
-		return 0, nil, err
+	srv := &server{spec: s, key: JailKey(s), zygote: -1, state: stateReady}
+	if s.Shared {
+		srv.state, srv.holders = stateStarting, 1
 	}
-	if err := buildRoot(&s, steps); err != nil {
-		return 0, nil, err
+	// The limit goes in before the first nested namespace exists, since
+	// it is checked when a namespace is made, and before the mounts, which
+	// mask /proc/sys.
+	if srv.knob, err = userNamespaceKnob(); err != nil {
+		return nil, err
+	}
+	if err := setUserNamespaces(srv.knob, s.UserNamespaces+1); err != nil {
+		return nil, err
+	}
+	if !s.Shared {
+		srv.ns = 1 // the program's; startZygote counts the zygote's
+	}
+	if err := buildRoot(s, steps); err != nil {
+		return nil, err
 	}
 	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
-		return 0, nil, fmt.Errorf("set hostname %q: %w", s.Hostname, err)
+		return nil, fmt.Errorf("set hostname %q: %w", s.Hostname, err)
 	}
 	if s.NewNetwork {
 		if err := loopbackUp(); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 	}
+	if srv.ln, err = listenJoin(); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
 
+// startProgram starts the program of a private jail.
+func startProgram(srv *server) (int, *os.File, error) {
+	s := *srv.spec
 	// Signals must be caught before the program starts, or one sent in
 	// between would hit PID 1, which the kernel shields from default
 	// actions, and be lost.
@@ -126,29 +167,8 @@ func setupAndStart(sync *os.File) (int, *os.File, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	dir := s.Dir
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		dir = "/"
-	}
-	// The program starts in a user and mount namespace nested in the
-	// jail's. The kernel locks every mount it copies into a namespace
-	// owned by a less privileged user namespace: root in the jail can no
-	// longer remount a read-only bind read-write, nor unmount a mount to
-	// uncover what lies below. Root there also holds no capability over
-	// the init, so it cannot ptrace it, and none over the jail's UTS and
-	// network namespaces.
-	sys := &syscall.SysProcAttr{
-		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
-		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
-		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
-		GidMappingsEnableSetgroups: false,
-	}
-	if s.KeepUID {
-		// The user keeps their own ids inside, and exec drops every
-		// capability of a process that is not root.
-		sys.UidMappings[0].ContainerID = s.UID
-		sys.GidMappings[0].ContainerID = s.GID
-	}
+	dir := workDir(s.Dir)
+	sys := nestedSysProcAttr(&s)
 	attr := &os.ProcAttr{
 		Dir:   dir,
 		Env:   s.Env,
@@ -181,6 +201,37 @@ func setupAndStart(sync *os.File) (int, *os.File, error) {
 		return 0, master, fmt.Errorf("start %s in the jail: %w", s.Path, errors.Unwrap(err))
 	}
 	return p.Pid, master, nil
+}
+
+// nestedSysProcAttr returns the attributes that start a process in a user
+// and mount namespace nested in the jail's. The kernel locks every mount
+// it copies into a namespace owned by a less privileged user namespace:
+// root in the jail can no longer remount a read-only bind read-write, nor
+// unmount a mount to uncover what lies below. Root there also holds no
+// capability over the init, so it cannot ptrace it, and none over the
+// jail's UTS and network namespaces.
+func nestedSysProcAttr(s *Spec) *syscall.SysProcAttr {
+	sys := &syscall.SysProcAttr{
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappingsEnableSetgroups: false,
+	}
+	if s.KeepUID {
+		// The user keeps their own ids inside, and exec drops every
+		// capability of a process that is not root.
+		sys.UidMappings[0].ContainerID = s.UID
+		sys.GidMappings[0].ContainerID = s.GID
+	}
+	return sys
+}
+
+// workDir returns dir when it is a folder in the jail, and "/" otherwise.
+func workDir(dir string) string {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "/"
+	}
+	return dir
 }
 
 // lookPath finds prog inside the jail with the PATH of env.
@@ -232,6 +283,12 @@ func reap(pid int) int {
 			_ = unix.Kill(pid, sig.(unix.Signal))
 		}
 	}()
+	return reapUntil(pid)
+}
+
+// reapUntil waits for every child, adopted orphans included, until pid
+// exits, and returns pid's exit code.
+func reapUntil(pid int) int {
 	for {
 		var ws unix.WaitStatus
 		wpid, err := unix.Wait4(-1, &ws, 0, nil)

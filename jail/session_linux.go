@@ -39,15 +39,48 @@ func CatchSignals() {
 	})
 }
 
-// Session is a running jail, seen from the outer process on the host.
+// Session is a program running in a jail, seen from the outer process on
+// the host: the first program of a jail the session started, or one that
+// joined a running jail.
 type Session struct {
-	cmd     *exec.Cmd
+	proc    process
 	master  *os.File // the jail's terminal, in relay mode
 	signals chan os.Signal
+	initPID int
+	release func() // run once the session ended; may be nil
+}
+
+// process is how a session reaches its program.
+type process interface {
+	signal(sig unix.Signal)
+	kill() // ends the program at once
+	wait() int
 }
 
 // InitPID returns the host PID of the jail's init.
-func (s *Session) InitPID() int { return s.cmd.Process.Pid }
+func (s *Session) InitPID() int { return s.initPID }
+
+// initProcess is a program that is the reason its jail runs: the jail's
+// init exits with it, so the init stands for it.
+type initProcess struct{ cmd *exec.Cmd }
+
+func (p initProcess) signal(sig unix.Signal) { _ = p.cmd.Process.Signal(sig) }
+func (p initProcess) kill()                  { _ = p.cmd.Process.Kill() }
+
+func (p initProcess) wait() int {
+	err := p.cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
 
 // Start starts a jail for spec and returns once the program runs in it.
 // The caller's real uid and gid become root inside. Without spec.TTY the
@@ -55,28 +88,57 @@ func (s *Session) InitPID() int { return s.cmd.Process.Pid }
 // between them and the jail's own terminal. Runs in the outer process,
 // without privilege.
 func Start(s *Spec) (*Session, error) {
+	if s.Shared {
+		return nil, errors.New("a shared jail starts through StartShared")
+	}
 	// PR_SET_PDEATHSIG fires when the thread that started the child ends,
 	// not the process, so the starting thread must live as long as the
 	// session: the init must die with jailsh, and never outlive it.
 	runtime.LockOSThread()
+	cmd, parent, files, err := startInit(s)
+	if err != nil {
+		return nil, err
+	}
+	parent.Close()
+	sess := &Session{proc: initProcess{cmd}, signals: outerSignals, initPID: cmd.Process.Pid}
+	if s.TTY != nil {
+		if len(files) != 1 {
+			closeAll(files)
+			return nil, failInit(cmd, fmt.Errorf("jail init sent %d terminals, want 1", len(files)))
+		}
+		sess.master = files[0]
+	} else if len(files) > 0 {
+		closeAll(files)
+		return nil, failInit(cmd, fmt.Errorf("jail init sent %d descriptors, want none", len(files)))
+	}
+	return sess, nil
+}
+
+// startInit starts a jail's init for s and waits until it built the jail.
+// It returns the init, the outer end of the socket to it, and the
+// descriptors that came with the init's reply.
+func startInit(s *Spec) (*exec.Cmd, *os.File, []*os.File, error) {
 	CatchSignals()
 
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("create sync socket: %w", err)
+		return nil, nil, nil, fmt.Errorf("create sync socket: %w", err)
 	}
 	parent := os.NewFile(uintptr(fds[0]), "sync")
 	child := os.NewFile(uintptr(fds[1]), "sync")
-	defer parent.Close()
 
 	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
-	if s.TTY != nil {
+	// A shared jail outlives this login, so its init must not hold the
+	// login's stdio, which would keep an ssh channel open.
+	if s.TTY != nil || s.Shared {
 		// With a terminal of its own, nothing in the jail needs the login
 		// terminal, and the init must not hold it: root in the jail could
 		// take it from there through /proc/1/fd.
 		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 		if err != nil {
-			return nil, err
+			parent.Close()
+			child.Close()
+			return nil, nil, nil, err
 		}
 		defer null.Close()
 		stdio = []*os.File{null, null, null}
@@ -112,40 +174,41 @@ func Start(s *Spec) (*Session, error) {
 			Pdeathsig: unix.SIGKILL,
 		},
 	}
-	sess := &Session{cmd: cmd, signals: outerSignals}
+	if s.Shared {
+		// The jail outlives this login; its init ends once no session
+		// holds it.
+		cmd.SysProcAttr.Pdeathsig = 0
+	}
 	<-outerSignalsReady
 
 	err = cmd.Start()
 	child.Close()
 	if err != nil {
-		return nil, fmt.Errorf("create namespaces: %w%s", err, startHint(err))
+		parent.Close()
+		return nil, nil, nil, fmt.Errorf("create namespaces: %w%s", err, startHint(err))
 	}
-
+	fail := func(err error) (*exec.Cmd, *os.File, []*os.File, error) {
+		parent.Close()
+		return nil, nil, nil, failInit(cmd, err)
+	}
 	if err := json.NewEncoder(parent).Encode(s); err != nil {
-		return nil, sess.fail(fmt.Errorf("send jail spec: %w", err))
+		return fail(fmt.Errorf("send jail spec: %w", err))
 	}
 	msg, files, err := recvReply(parent)
 	if err != nil {
 		closeAll(files)
-		return nil, sess.fail(fmt.Errorf("jail init ended during setup: %w", err))
+		return fail(fmt.Errorf("jail init ended during setup: %w", err))
 	}
 	var reply initReply
 	if err := json.Unmarshal(msg, &reply); err != nil {
 		closeAll(files)
-		return nil, sess.fail(fmt.Errorf("read reply of jail init: %w", err))
+		return fail(fmt.Errorf("read reply of jail init: %w", err))
 	}
 	if reply.Error != "" {
 		closeAll(files)
-		return nil, sess.fail(errors.New(reply.Error))
+		return fail(errors.New(reply.Error))
 	}
-	if s.TTY != nil {
-		if len(files) != 1 {
-			closeAll(files)
-			return nil, sess.fail(fmt.Errorf("jail init sent %d terminals, want 1", len(files)))
-		}
-		sess.master = files[0]
-	}
-	return sess, nil
+	return cmd, parent, files, nil
 }
 
 func closeAll(files []*os.File) {
@@ -154,10 +217,11 @@ func closeAll(files []*os.File) {
 	}
 }
 
-// fail kills a jail that did not finish its setup and returns err.
-func (s *Session) fail(err error) error {
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+// failInit kills a jail's init that did not finish its setup and returns
+// err.
+func failInit(cmd *exec.Cmd, err error) error {
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
 	return err
 }
 
@@ -185,7 +249,7 @@ func (s *Session) Wait() int {
 		r, err = startRelay(os.Stdin, os.Stdout, s.master)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "jailsh: %v\n", err)
-			_ = s.cmd.Process.Kill()
+			s.proc.kill()
 		}
 	}
 	defer r.stop()
@@ -206,30 +270,22 @@ func (s *Session) Wait() int {
 					// the jail's terminal, as the kernel would do it.
 					r.hangup()
 				}
-				_ = s.cmd.Process.Signal(sig)
+				s.proc.signal(sig.(unix.Signal))
 				if kill == nil && (sig == unix.SIGHUP || sig == unix.SIGTERM) {
 					kill = time.After(killGrace)
 				}
 			case <-kill:
-				_ = s.cmd.Process.Kill()
+				s.proc.kill()
 			case <-done:
 				return
 			}
 		}
 	}()
-	err := s.cmd.Wait()
+	code := s.proc.wait()
 	close(done)
 	r.drain()
-
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ee.ExitCode()
+	if s.release != nil {
+		s.release()
 	}
-	if err != nil {
-		return 1
-	}
-	return 0
+	return code
 }

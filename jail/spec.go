@@ -6,11 +6,16 @@
 // the same binary, started again in new user, mount, PID, UTS, IPC and
 // (optionally) network namespaces as PID 1. It builds the root from the
 // mount plan, pivots into it, starts the program and reaps orphans.
+//
+// A shared jail, and a private one that root entered with jailctl enter,
+// has a third: the zygote, which starts every session that joins the
+// running jail. join.go describes how sessions reach it.
 package jail
 
 import (
 	"os"
 	"sort"
+	"time"
 
 	"github.com/jailsh/jailsh/policy"
 	"golang.org/x/sys/unix"
@@ -26,6 +31,15 @@ type Spec struct {
 	Home         string // host home folder, bound at the same path; empty for none
 	Hostname     string
 	NewNetwork   bool
+
+	// Shared makes the jail outlive its first program: its init starts a
+	// session for every login that joins, and ends Linger after the last
+	// one left.
+	Shared bool
+	Linger time.Duration
+	// Shell is the jail's login shell, which jailctl enter runs when it is
+	// given no command.
+	Shell string
 
 	// Program to run inside. Path is absolute or looked up in the PATH of
 	// Env, and Argv[0] is the name the program gets as its own.
@@ -75,6 +89,9 @@ func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
 		RootReadOnly:   j.RootReadOnly,
 		Hostname:       j.Hostname,
 		NewNetwork:     j.Network != policy.NetworkHost,
+		Shared:         j.Session == policy.SessionShared,
+		Linger:         j.Linger,
+		Shell:          j.Shell,
 		Path:           path,
 		Argv:           argv,
 		Env:            env,

@@ -41,6 +41,18 @@ func execStage(mask, path string, argv []string) error {
 	if err != nil {
 		return fmt.Errorf("invalid capability mask %q", mask)
 	}
+	if err := dropCaps(keep); err != nil {
+		return err
+	}
+	if err := unix.Exec(path, argv, os.Environ()); err != nil {
+		return fmt.Errorf("execute %s: %w", path, err)
+	}
+	return nil
+}
+
+// dropCaps removes every capability not in the bit mask keep from the
+// calling thread's bounding set.
+func dropCaps(keep uint64) error {
 	for c, name := range policy.CapabilityNames {
 		if keep&(1<<c) != 0 {
 			continue
@@ -48,9 +60,6 @@ func execStage(mask, path string, argv []string) error {
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
 			return fmt.Errorf("drop capability %s from the bounding set: %w", name, err)
 		}
-	}
-	if err := unix.Exec(path, argv, os.Environ()); err != nil {
-		return fmt.Errorf("execute %s: %w", path, err)
 	}
 	return nil
 }

@@ -13,18 +13,38 @@ import (
 	"github.com/jailsh/jailsh/policy"
 )
 
-// findJails returns the running jails, with user names from passwd.
+// findJails returns the running jails, with user names from passwd, and
+// the mode and sessions each jail's init reports.
 func findJails() ([]jail.Info, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("must run as root to see other users' jails")
 	}
-	return jail.FindJails("/proc", func(uid int) string {
+	jails, err := jail.FindJails("/proc", func(uid int) string {
 		u, err := policy.LookupUID(passwdFile, uid)
 		if err != nil {
 			return ""
 		}
 		return u.Name
 	})
+	for i := range jails {
+		// A jail that is still starting or already ending may not
+		// answer; it is listed without its sessions.
+		if st, err := jail.QueryStatus(jails[i]); err == nil {
+			jails[i].Mode, jails[i].Sessions = st.Mode, st.Sessions
+		}
+	}
+	return jails, err
+}
+
+// matchJails returns the jails of user or with ID target.
+func matchJails(jails []jail.Info, target string) []jail.Info {
+	var matched []jail.Info
+	for _, j := range jails {
+		if strconv.Itoa(j.ID) == target || j.User == target {
+			matched = append(matched, j)
+		}
+	}
+	return matched
 }
 
 // runList prints every running jail, as a table or, with --json, as a
@@ -53,9 +73,13 @@ func runList(args []string) int {
 		return 0
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tUSER\tUID\tSTARTED\tROOT\tNETWORK\tPROCESSES")
+	fmt.Fprintln(w, "ID\tUSER\tUID\tSTARTED\tMODE\tSESSIONS\tROOT\tNETWORK\tPROCESSES")
 	for _, j := range jails {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%d\n", j.ID, j.User, j.UID, j.Started.Format(time.DateTime), j.Root, j.Network, j.Processes)
+		mode, sessions := j.Mode, strconv.Itoa(j.Sessions)
+		if mode == "" {
+			mode, sessions = "-", "-"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\n", j.ID, j.User, j.UID, j.Started.Format(time.DateTime), mode, sessions, j.Root, j.Network, j.Processes)
 	}
 	w.Flush()
 	return 0
@@ -78,12 +102,7 @@ func runStop(args []string) int {
 		fmt.Fprintf(os.Stderr, "jailctl stop: %v\n", err)
 		return 1
 	}
-	var matched []jail.Info
-	for _, j := range jails {
-		if strconv.Itoa(j.ID) == target || j.User == target {
-			matched = append(matched, j)
-		}
-	}
+	matched := matchJails(jails, target)
 	if len(matched) == 0 {
 		fmt.Fprintf(os.Stderr, "jailctl stop: no running jail of user or with ID %q; see jailctl list\n", target)
 		return 1

@@ -23,6 +23,7 @@ Commands:
   check [--dir DIR] [--user NAME]   validate the policy, or print one user's effective policy
   run [--policy FILE] [-- CMD...]   run a jail as the calling user
   list [--json]                     list every running jail (root)
+  enter USER|ID [-- CMD...]         run a shell or CMD in a running jail (root)
   stop USER|ID                      end a jail and every process in it (root)
 `
 
@@ -32,6 +33,9 @@ func main() {
 	}
 	if jail.IsExecStage() {
 		jail.RunExecStage()
+	}
+	if jail.IsZygote() {
+		jail.RunZygote()
 	}
 	if err := jail.CloseInheritedFDs(); err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl: %v\n", err)
@@ -54,6 +58,8 @@ func dispatch(args []string) int {
 		return runList(args[1:])
 	case "stop":
 		return runStop(args[1:])
+	case "enter":
+		return runEnter(args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return 0

@@ -72,16 +72,25 @@ func runRun(args []string) int {
 	}
 
 	start := time.Now()
-	sess, err := jail.Start(spec)
+	sess, started, err := jail.Launch(spec)
 	if err != nil {
 		ev.Reason = err.Error()
 		audit(jail.EventRefuse)
 		fmt.Fprintf(os.Stderr, "jailctl run: start jail: %v\n", err)
 		return 1
 	}
-	audit(jail.EventStart)
+	ev.JailID = sess.InitPID()
+	if started {
+		audit(jail.EventStart)
+	} else {
+		audit(jail.EventJoin)
+	}
 	code := sess.Wait()
 	ev.Status, ev.Duration = code, time.Since(start)
-	audit(jail.EventEnd)
+	if spec.Shared {
+		audit(jail.EventLeave)
+	} else {
+		audit(jail.EventEnd)
+	}
 	return code
 }

@@ -32,6 +32,9 @@ func main() {
 	if jail.IsExecStage() {
 		jail.RunExecStage()
 	}
+	if jail.IsZygote() {
+		jail.RunZygote()
+	}
 	if err := jail.CloseInheritedFDs(); err != nil {
 		fmt.Fprintf(os.Stderr, "jailsh: login refused: %v\n", err)
 		os.Exit(1)
@@ -79,12 +82,15 @@ func run() int {
 	if err != nil {
 		return refuse(err)
 	}
-	sess, err := jail.Start(spec)
+	sess, started, err := jail.Launch(spec)
 	if err != nil {
 		return refuse(fmt.Errorf("start jail: %w", err))
 	}
 
-	ev.Kind = jail.EventStart
+	ev.Kind, ev.JailID = jail.EventStart, sess.InitPID()
+	if !started {
+		ev.Kind = jail.EventJoin
+	}
 	if err := auditor.Audit(ev); err != nil {
 		// The jail runs already; ending it here would lose the user's
 		// work for a log line, so the failure is reported and it goes on.
@@ -92,6 +98,9 @@ func run() int {
 	}
 	code := sess.Wait()
 	ev.Kind, ev.Status, ev.Duration = jail.EventEnd, code, time.Since(start)
+	if spec.Shared {
+		ev.Kind = jail.EventLeave
+	}
 	if err := auditor.Audit(ev); err != nil {
 		fmt.Fprintf(os.Stderr, "jailsh: write audit record: %v\n", err)
 	}

@@ -1,0 +1,318 @@
+package jail
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// joinTimeout bounds the wait for a client's request, so that a client
+// that connects and sends nothing holds no goroutine for long.
+const joinTimeout = 2 * time.Second
+
+// server is the jail init's side of the join socket. It runs in the
+// init, as root of the jail's user namespace.
+type server struct {
+	spec *Spec
+	key  string
+	ln   int      // the listening socket
+	knob *os.File // the jail's user.max_user_namespaces; see userNamespaceKnob
+	ns   int      // user namespaces the init made: the program's, the zygote's
+
+	mu        sync.Mutex
+	state     string
+	sessions  int // sessions that joined and have not ended
+	holders   int // links that keep a shared jail from ending: its first login's
+	nextID    int
+	zygote    int // socket to the zygote, or -1 before it runs
+	zygotePID int
+	linger    *time.Timer
+}
+
+// listenJoin creates the join socket in a tmpfs that is mounted nowhere
+// and makes that tmpfs the init's working folder. Runs in the init after
+// the pivot and before the seccomp filter, which denies the new mount API.
+func listenJoin() (int, error) {
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("create the join socket's tmpfs: %w", err)
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigSetString(fsfd, "mode", "0700"); err != nil {
+		return -1, fmt.Errorf("create the join socket's tmpfs: %w", err)
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, fmt.Errorf("create the join socket's tmpfs: %w", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOEXEC|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("mount the join socket's tmpfs: %w", err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.Fchdir(mfd); err != nil {
+		return -1, fmt.Errorf("enter the join socket's tmpfs: %w", err)
+	}
+	ln, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("create the join socket: %w", err)
+	}
+	if err := unix.Bind(ln, &unix.SockaddrUnix{Name: joinSocket}); err != nil {
+		unix.Close(ln)
+		return -1, fmt.Errorf("bind the join socket: %w", err)
+	}
+	if err := unix.Listen(ln, 128); err != nil {
+		unix.Close(ln)
+		return -1, fmt.Errorf("listen on the join socket: %w", err)
+	}
+	return ln, nil
+}
+
+// serve accepts connections on the join socket until the init exits.
+func (s *server) serve() {
+	for {
+		fd, _, err := unix.Accept4(s.ln, unix.SOCK_CLOEXEC)
+		if err != nil {
+			if err == unix.EMFILE || err == unix.ENFILE || err == unix.ENOBUFS || err == unix.ENOMEM {
+				time.Sleep(10 * time.Millisecond)
+			}
+			continue
+		}
+		go s.handle(fd)
+	}
+}
+
+// handle serves one client: a status request, or a session, which goes
+// to the zygote.
+func (s *server) handle(conn int) {
+	if err := setRecvTimeout(conn, joinTimeout); err != nil {
+		unix.Close(conn)
+		return
+	}
+	var req joinRequest
+	fds, err := recvMsg(conn, &req)
+	if err != nil {
+		unix.Close(conn)
+		return
+	}
+	switch req.Op {
+	case opStatus:
+		closeFDs(fds)
+		_ = sendMsg(conn, s.status())
+	case opSession:
+		if err := s.startSession(conn, req, fds); err != nil {
+			_ = sendMsg(conn, sessionMessage{Error: err.Error()})
+		}
+		closeFDs(fds)
+	default:
+		closeFDs(fds)
+		_ = sendMsg(conn, sessionMessage{Error: fmt.Sprintf("unknown request %q", req.Op)})
+	}
+	unix.Close(conn)
+}
+
+// status reports the jail's mode, state and sessions.
+func (s *server) status() JailStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := JailStatus{Mode: ModePrivate, State: s.state, Key: s.key, Sessions: s.sessions}
+	if s.spec.Shared {
+		st.Mode = ModeShared
+	} else {
+		st.Sessions++ // the jail's own program
+	}
+	return st
+}
+
+// startSession hands a session request, with its connection and stdio, to
+// the zygote, which starts the program and talks to the client from then on.
+func (s *server) startSession(conn int, req joinRequest, fds []int) error {
+	peer, err := unix.GetsockoptUcred(conn, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil {
+		return fmt.Errorf("read the credentials of the joining process: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.state != stateReady:
+		return fmt.Errorf("the jail is %s", s.state)
+	case !s.spec.Shared && peer.Uid == 0:
+		// Root on the host is not mapped in the jail's user namespace,
+		// and shows as the overflow uid; the jail's own user shows as 0.
+		return fmt.Errorf("the jail is private: only root on the host may enter it")
+	case req.Key != "" && req.Key != s.key:
+		return fmt.Errorf("the jail runs an older policy")
+	}
+	if err := s.startZygote(); err != nil {
+		return err
+	}
+	if err := setRecvTimeout(conn, 0); err != nil {
+		return err
+	}
+	s.nextID++
+	m := zygoteRequest{ID: s.nextID, Request: req}
+	if err := sendMsg(s.zygote, m, append([]int{conn}, fds...)...); err != nil {
+		return fmt.Errorf("pass the session on: %w", err)
+	}
+	s.sessions++
+	if s.linger != nil {
+		s.linger.Stop()
+		s.linger = nil
+	}
+	return nil
+}
+
+// startZygote starts the zygote unless it runs. Called with s.mu held.
+func (s *server) startZygote() error {
+	if s.zygote >= 0 {
+		return nil
+	}
+	// One more namespace than the jail allows its processes, for the
+	// zygote's own. userNamespaceKnob explains why the knob is still open.
+	s.ns++
+	if err := setUserNamespaces(s.knob, s.spec.UserNamespaces+s.ns); err != nil {
+		return err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("create the zygote's socket: %w", err)
+	}
+	defer unix.Close(fds[1])
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		unix.Close(fds[0])
+		return err
+	}
+	defer null.Close()
+	attr := &syscall.ProcAttr{
+		Dir:   "/",
+		Env:   []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"},
+		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), uintptr(fds[1])},
+		Sys:   nestedSysProcAttr(s.spec),
+	}
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{ZygoteArg0}, attr)
+	if err != nil {
+		unix.Close(fds[0])
+		return fmt.Errorf("start the jail's zygote: %w", err)
+	}
+	var reply sessionMessage
+	err = sendMsg(fds[0], s.spec)
+	if err == nil {
+		_, err = recvMsg(fds[0], &reply)
+	}
+	if err == nil && reply.Error != "" {
+		err = fmt.Errorf("%s", reply.Error)
+	}
+	if err != nil {
+		unix.Close(fds[0])
+		_ = unix.Kill(pid, unix.SIGKILL)
+		return fmt.Errorf("start the jail's zygote: %w", err)
+	}
+	s.zygote, s.zygotePID = fds[0], pid
+	go s.listenZygote(fds[0])
+	return nil
+}
+
+// listenZygote counts the sessions that end, until the zygote's socket
+// closes.
+func (s *server) listenZygote(fd int) {
+	for {
+		var m zygoteEvent
+		fds, err := recvMsg(fd, &m)
+		closeFDs(fds)
+		if err == io.EOF || err != nil && !isTimeout(err) && err != unix.EINTR {
+			return
+		}
+		if m.Ended != 0 {
+			s.mu.Lock()
+			s.sessions--
+			s.idle()
+			s.mu.Unlock()
+		}
+	}
+}
+
+// holdCreator keeps a shared jail for the login that started it: the
+// login keeps it, by sending "lead", or drops it, by closing the socket.
+// Either way the socket holds the jail until it closes.
+func (s *server) holdCreator(sync *os.File) {
+	buf := make([]byte, 64)
+	for {
+		n, err := sync.Read(buf)
+		if err != nil {
+			break
+		}
+		if string(buf[:n]) == leadMessage {
+			s.mu.Lock()
+			if s.state == stateStarting {
+				s.state = stateReady
+			}
+			s.mu.Unlock()
+		}
+	}
+	sync.Close()
+	s.mu.Lock()
+	s.holders--
+	s.idle()
+	s.mu.Unlock()
+}
+
+// leadMessage is the message by which the first login of a shared jail
+// keeps the jail.
+const leadMessage = "lead\n"
+
+// idle ends a shared jail that nothing holds, at once or after its linger
+// time. Called with s.mu held.
+func (s *server) idle() {
+	if !s.spec.Shared || s.holders > 0 || s.sessions > 0 || s.state == stateClosing {
+		return
+	}
+	if s.state == stateStarting || s.spec.Linger == 0 {
+		s.end()
+	}
+	if s.linger == nil {
+		s.linger = time.AfterFunc(s.spec.Linger, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.holders == 0 && s.sessions == 0 {
+				s.end()
+			}
+		})
+	}
+}
+
+// end ends the jail: the init exits, and the kernel kills every process
+// in its PID namespace. Called with s.mu held; it does not return.
+func (s *server) end() {
+	s.state = stateClosing
+	unix.Close(s.ln)
+	os.Exit(0)
+}
+
+// userNamespaceKnob opens the jail's user.max_user_namespaces. It is
+// opened before the mounts, since the plan masks /proc/sys read-only, and
+// kept, so that the init can make room for a zygote later on: the kernel
+// checks the writer's capability on each write, not the mount.
+func userNamespaceKnob() (*os.File, error) {
+	f, err := os.OpenFile("/proc/sys/user/max_user_namespaces", os.O_WRONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("limit nested user namespaces: %w", err)
+	}
+	return f, nil
+}
+
+// setUserNamespaces sets the jail's user.max_user_namespaces to n. The
+// limit applies per user in the jail's user namespace and is checked on
+// every creation below it: it counts the namespaces the init makes for
+// the program and the zygote, and every one made in them.
+func setUserNamespaces(knob *os.File, n int) error {
+	if _, err := knob.WriteAt([]byte(strconv.Itoa(n)), 0); err != nil {
+		return fmt.Errorf("limit nested user namespaces to %d: %w", n, err)
+	}
+	return nil
+}
