@@ -32,7 +32,7 @@ var env struct {
 }
 
 // Test accounts. Each one's policy entry is written by writePolicy.
-var accounts = []string{"jse-alice", "jse-bob", "jse-carol", "jse-broken", "jse-noroot", "jse-dave"}
+var accounts = []string{"jse-alice", "jse-bob", "jse-carol", "jse-broken", "jse-noroot", "jse-dave", "jse-erin", "jse-frank"}
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -146,6 +146,15 @@ network = "host"
 
 [users.jse-dave]
 hostname = "dave-jail"
+
+[users.jse-erin]
+hostname = "erin-jail"
+session = "shared"
+
+[users.jse-frank]
+hostname = "frank-jail"
+session = "shared"
+linger = "2s"
 `
 
 func writePolicy() error {
@@ -226,6 +235,7 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile .ssh/authorized_keys
 AllowUsers jse-*
+MaxStartups 100
 PermitUserRC no
 PermitUserEnvironment no
 AllowTcpForwarding no
