@@ -9,7 +9,6 @@ require (
 )
 
 require (
-	github.com/elastic/go-seccomp-bpf v1.6.0
 	golang.org/x/net v0.41.0
 	golang.org/x/term v0.48.0
 )

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"github.com/elastic/go-seccomp-bpf/arch"
+	"github.com/jailsh/jailsh/internal/sysnum"
 	"github.com/jailsh/jailsh/policy"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -38,10 +38,7 @@ func runFilter(t *testing.T, filter []unix.SockFilter, nr int, auditArch uint32)
 }
 
 func TestSeccompFilter(t *testing.T) {
-	info, err := arch.GetInfo("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	native := uint32(sysnum.AuditArch)
 	filter, err := seccompFilter(policy.DefaultDeniedSyscalls)
 	if err != nil {
 		t.Fatal(err)
@@ -53,22 +50,63 @@ func TestSeccompFilter(t *testing.T) {
 		arch uint32
 		want uint32
 	}{
-		{"keyring call denied", "keyctl", uint32(info.ID), eperm},
-		{"bpf denied", "bpf", uint32(info.ID), eperm},
-		{"new mount API denied", "fsopen", uint32(info.ID), eperm},
-		{"io_uring denied", "io_uring_setup", uint32(info.ID), eperm},
-		{"read allowed", "read", uint32(info.ID), unix.SECCOMP_RET_ALLOW},
-		{"clone allowed", "clone", uint32(info.ID), unix.SECCOMP_RET_ALLOW},
-		{"mount allowed in own namespaces", "mount", uint32(info.ID), unix.SECCOMP_RET_ALLOW},
-		{"other architecture denied", "read", uint32(arch.I386.ID), eperm},
+		{"keyring call denied", "keyctl", native, eperm},
+		{"bpf denied", "bpf", native, eperm},
+		{"new mount API denied", "fsopen", native, eperm},
+		{"io_uring denied", "io_uring_setup", native, eperm},
+		{"last of the list denied", "vhangup", native, eperm},
+		{"read allowed", "read", native, unix.SECCOMP_RET_ALLOW},
+		{"clone allowed", "clone", native, unix.SECCOMP_RET_ALLOW},
+		{"mount allowed in own namespaces", "mount", native, unix.SECCOMP_RET_ALLOW},
+		{"other architecture denied", "read", unix.AUDIT_ARCH_I386, eperm},
 	}
 	for _, c := range cases {
-		nr, ok := info.SyscallNames[c.call]
+		nr, ok := sysnum.Number(c.call)
 		if !ok {
 			t.Fatalf("%s: no number for %s", c.name, c.call)
 		}
-		if got := runFilter(t, filter, nr, c.arch); got != c.want {
+		if got := runFilter(t, filter, int(nr), c.arch); got != c.want {
 			t.Errorf("%s: filter returns %#x, want %#x", c.name, got, c.want)
 		}
+	}
+}
+
+func TestSeccompFilterX32Denied(t *testing.T) {
+	if sysnum.AuditArch != unix.AUDIT_ARCH_X86_64 {
+		t.Skip("the x32 ABI exists on x86-64 only")
+	}
+	filter, err := seccompFilter(policy.DefaultDeniedSyscalls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nr, _ := sysnum.Number("read")
+	if got := runFilter(t, filter, int(nr)|x32SyscallBit, unix.AUDIT_ARCH_X86_64); got != unix.SECCOMP_RET_ERRNO|uint32(unix.EPERM) {
+		t.Errorf("x32 read: filter returns %#x, want EPERM", got)
+	}
+}
+
+func TestSeccompFilterLongList(t *testing.T) {
+	// More names than an 8-bit jump could skip over.
+	var names []string
+	for _, n := range []string{"keyctl", "bpf", "ptrace", "mount", "umount2", "unshare", "setns", "pivot_root"} {
+		for range 50 {
+			names = append(names, n)
+		}
+	}
+	names = append(names, "no_such_call")
+	filter, err := seccompFilter(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	native := uint32(sysnum.AuditArch)
+	for _, call := range []string{"keyctl", "pivot_root"} {
+		nr, _ := sysnum.Number(call)
+		if got := runFilter(t, filter, int(nr), native); got != unix.SECCOMP_RET_ERRNO|uint32(unix.EPERM) {
+			t.Errorf("%s: filter returns %#x, want EPERM", call, got)
+		}
+	}
+	nr, _ := sysnum.Number("read")
+	if got := runFilter(t, filter, int(nr), native); got != unix.SECCOMP_RET_ALLOW {
+		t.Errorf("read: filter returns %#x, want allow", got)
 	}
 }
