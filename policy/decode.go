@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -77,14 +78,17 @@ func decode(name string, data []byte, v any, l layout) error {
 // decodeErrorRE matches the decoder's type errors, which BurntSushi/toml
 // (v1.6) returns as plain errors with the line and key in the text. The
 // key is quoted with %q, so a quoted user name in it has escaped quotes.
-var decodeErrorRE = regexp.MustCompile(`^toml: line (\d+) \(last key ("(?:[^"\\]|\\.)*")\): (.*)$`)
+// It is compiled on first use, not when every jailsh process starts.
+var decodeErrorRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+) \(last key ("(?:[^"\\]|\\.)*")\): (.*)$`)
+})
 
 func tomlError(name string, err error) *Error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		return &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 	}
-	if m := decodeErrorRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := decodeErrorRE().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		key, _ := strconv.Unquote(m[2])
 		return &Error{File: name, Line: line, Key: key, Msg: m[3]}
