@@ -2,7 +2,6 @@ package jail
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -167,15 +166,16 @@ func startProgram(srv *server) (int, *os.File, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	dir := workDir(s.Dir)
-	sys := nestedSysProcAttr(&s)
-	attr := &os.ProcAttr{
-		Dir:   dir,
-		Env:   s.Env,
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
-		Sys:   sys,
+	keep, err := capMask(s.Capabilities)
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.KeepUID {
+		// exec leaves a program that is not root no capability.
+		keep = ^uint64(0)
 	}
 	var master *os.File
+	tty := -1
 	if s.TTY != nil {
 		var slave *os.File
 		master, slave, err = openPTY(*s.TTY)
@@ -186,21 +186,16 @@ func startProgram(srv *server) (int, *os.File, error) {
 		// The program leads a session of its own with the jail's terminal
 		// as its controlling terminal, so that job control works and
 		// /dev/tty is the jail's, never the login terminal.
-		attr.Files = []*os.File{slave, slave, slave}
-		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
-	}
-	path, argv, err := stageArgv(&s, prog)
-	if err != nil {
-		return 0, master, err
+		tty = int(slave.Fd())
 	}
 	if err := harden(&s); err != nil {
 		return 0, master, err
 	}
-	p, err := os.StartProcess(path, argv, attr)
+	pid, err := startNested(prog, s.Argv, s.Env, workDir(s.Dir), tty, keep, s.KeepUID, s.UID, s.GID)
 	if err != nil {
-		return 0, master, fmt.Errorf("start %s in the jail: %w", s.Path, errors.Unwrap(err))
+		return 0, master, fmt.Errorf("start %s: %w", s.Path, err)
 	}
-	return p.Pid, master, nil
+	return pid, master, nil
 }
 
 // nestedSysProcAttr returns the attributes that start a process in a user

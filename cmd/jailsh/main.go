@@ -29,9 +29,6 @@ func main() {
 	if jail.IsInit() {
 		jail.RunInit()
 	}
-	if jail.IsExecStage() {
-		jail.RunExecStage()
-	}
 	if jail.IsZygote() {
 		jail.RunZygote()
 	}
