@@ -29,8 +29,9 @@ func setRlimits(limits []Rlimit) error {
 // harden applies the spec's resource limits and seccomp filter to the
 // init, for the program to inherit. It runs last before the program
 // starts: the filter would deny the init's own setup, and the limits
-// could. The bounding set is trimmed by the exec stage instead, since the
-// program's new user namespace starts with a full one.
+// could. The bounding set is trimmed in the forked child instead (see
+// startNested), since the program's new user namespace starts with a full
+// one.
 func harden(s *Spec) error {
 	if err := setRlimits(s.Rlimits); err != nil {
 		return err

@@ -19,9 +19,8 @@ import (
 // ZygoteArg0 is the argv[0] of a jail's zygote: the process that starts
 // the sessions that join a running jail. The init starts it in a user and
 // mount namespace nested in the jail's, as it starts a program. The zygote
-// hardens itself once, as the exec stage would, so every session it forks
-// inherits the jail's locked mounts, bounding set, resource limits and
-// seccomp filter.
+// hardens itself once, so every session it forks inherits the jail's
+// locked mounts, bounding set, resource limits and seccomp filter.
 const ZygoteArg0 = "jailsh-zygote"
 
 // zygoteFD is the zygote's end of its socket to the init.
