@@ -104,15 +104,15 @@ type sharedInit struct {
 // startSharedInit starts a shared jail's init and waits until it built
 // the jail.
 func startSharedInit(s *Spec) (*sharedInit, error) {
-	cmd, link, files, err := startInit(s)
+	pid, link, files, err := startInit(s)
 	if err != nil {
 		return nil, err
 	}
 	closeAll(files)
 	// The init outlives this login; Wait only collects it if it ends
 	// first.
-	go func() { _ = cmd.Wait() }()
-	si := &sharedInit{pid: cmd.Process.Pid, link: link}
+	go func() { _, _ = unix.Wait4(pid, nil, 0, nil) }()
+	si := &sharedInit{pid: pid, link: link}
 	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(si.pid), "stat"))
 	if err == nil {
 		var st procStat

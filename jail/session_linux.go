@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"sync"
@@ -62,24 +61,24 @@ func (s *Session) InitPID() int { return s.initPID }
 
 // initProcess is a program that is the reason its jail runs: the jail's
 // init exits with it, so the init stands for it.
-type initProcess struct{ cmd *exec.Cmd }
+// Its PID stays the init's until wait reaps it.
+type initProcess struct{ pid int }
 
-func (p initProcess) signal(sig unix.Signal) { _ = p.cmd.Process.Signal(sig) }
-func (p initProcess) kill()                  { _ = p.cmd.Process.Kill() }
+func (p initProcess) signal(sig unix.Signal) { _ = unix.Kill(p.pid, sig) }
+func (p initProcess) kill()                  { _ = unix.Kill(p.pid, unix.SIGKILL) }
 
 func (p initProcess) wait() int {
-	err := p.cmd.Wait()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(p.pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
 		}
-		return ee.ExitCode()
+		if err != nil {
+			return 1
+		}
+		return exitCode(ws)
 	}
-	if err != nil {
-		return 1
-	}
-	return 0
 }
 
 // Start starts a jail for spec and returns once the program runs in it.
@@ -95,34 +94,34 @@ func Start(s *Spec) (*Session, error) {
 	// not the process, so the starting thread must live as long as the
 	// session: the init must die with jailsh, and never outlive it.
 	runtime.LockOSThread()
-	cmd, parent, files, err := startInit(s)
+	pid, parent, files, err := startInit(s)
 	if err != nil {
 		return nil, err
 	}
 	parent.Close()
-	sess := &Session{proc: initProcess{cmd}, signals: outerSignals, initPID: cmd.Process.Pid}
+	sess := &Session{proc: initProcess{pid}, signals: outerSignals, initPID: pid}
 	if s.TTY != nil {
 		if len(files) != 1 {
 			closeAll(files)
-			return nil, failInit(cmd, fmt.Errorf("jail init sent %d terminals, want 1", len(files)))
+			return nil, failInit(pid, fmt.Errorf("jail init sent %d terminals, want 1", len(files)))
 		}
 		sess.master = files[0]
 	} else if len(files) > 0 {
 		closeAll(files)
-		return nil, failInit(cmd, fmt.Errorf("jail init sent %d descriptors, want none", len(files)))
+		return nil, failInit(pid, fmt.Errorf("jail init sent %d descriptors, want none", len(files)))
 	}
 	return sess, nil
 }
 
 // startInit starts a jail's init for s and waits until it built the jail.
-// It returns the init, the outer end of the socket to it, and the
+// It returns the init's PID, the outer end of the socket to it, and the
 // descriptors that came with the init's reply.
-func startInit(s *Spec) (*exec.Cmd, *os.File, []*os.File, error) {
+func startInit(s *Spec) (int, *os.File, []*os.File, error) {
 	CatchSignals()
 
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("create sync socket: %w", err)
+		return 0, nil, nil, fmt.Errorf("create sync socket: %w", err)
 	}
 	parent := os.NewFile(uintptr(fds[0]), "sync")
 	child := os.NewFile(uintptr(fds[1]), "sync")
@@ -138,7 +137,7 @@ func startInit(s *Spec) (*exec.Cmd, *os.File, []*os.File, error) {
 		if err != nil {
 			parent.Close()
 			child.Close()
-			return nil, nil, nil, err
+			return 0, nil, nil, err
 		}
 		defer null.Close()
 		stdio = []*os.File{null, null, null}
@@ -148,48 +147,46 @@ func startInit(s *Spec) (*exec.Cmd, *os.File, []*os.File, error) {
 	if s.NewNetwork {
 		cloneflags |= unix.CLONE_NEWNET
 	}
-	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: []string{InitArg0},
-		// One OS thread runs the init's Go code; the default of one per
-		// CPU buys nothing for a process that mostly waits. Setting it also
-		// keeps the runtime from opening the host's cgroup files, which
-		// would stay open in the jail's PID 1.
-		Env:        []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"},
-		Stdin:      stdio[0],
-		Stdout:     stdio[1],
-		Stderr:     stdio[2],
-		ExtraFiles: []*os.File{child},
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags:  cloneflags,
-			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
-			// setgroups stays denied, so that root in the jail cannot drop
-			// a supplementary group that a file's mode denies access to.
-			GidMappingsEnableSetgroups: false,
-			// A session of its own leaves the jail without the login
-			// terminal as its controlling terminal: no TIOCSTI on it, and
-			// /dev/tty in the jail opens nothing of the host's.
-			Setsid:    true,
-			Pdeathsig: unix.SIGKILL,
-		},
+	sys := &syscall.SysProcAttr{
+		Cloneflags:  cloneflags,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		// setgroups stays denied, so that root in the jail cannot drop
+		// a supplementary group that a file's mode denies access to.
+		GidMappingsEnableSetgroups: false,
+		// A session of its own leaves the jail without the login
+		// terminal as its controlling terminal: no TIOCSTI on it, and
+		// /dev/tty in the jail opens nothing of the host's.
+		Setsid:    true,
+		Pdeathsig: unix.SIGKILL,
 	}
 	if s.Shared {
 		// The jail outlives this login; its init ends once no session
 		// holds it.
-		cmd.SysProcAttr.Pdeathsig = 0
+		sys.Pdeathsig = 0
+	}
+	attr := &syscall.ProcAttr{
+		// One OS thread runs the init's Go code; the default of one per
+		// CPU buys nothing for a process that mostly waits. Setting it also
+		// keeps the runtime from opening the host's cgroup files, which
+		// would stay open in the jail's PID 1.
+		Env:   []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"},
+		Files: []uintptr{stdio[0].Fd(), stdio[1].Fd(), stdio[2].Fd(), child.Fd()},
+		Sys:   sys,
 	}
 	<-outerSignalsReady
 
-	err = cmd.Start()
+	// syscall.ForkExec, unlike os.StartProcess, does not fork a throwaway
+	// child first to check that the kernel supports pidfds.
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{InitArg0}, attr)
 	child.Close()
 	if err != nil {
 		parent.Close()
-		return nil, nil, nil, fmt.Errorf("create namespaces: %w%s", err, startHint(err))
+		return 0, nil, nil, fmt.Errorf("create namespaces: %w%s", err, startHint(err))
 	}
-	fail := func(err error) (*exec.Cmd, *os.File, []*os.File, error) {
+	fail := func(err error) (int, *os.File, []*os.File, error) {
 		parent.Close()
-		return nil, nil, nil, failInit(cmd, err)
+		return 0, nil, nil, failInit(pid, err)
 	}
 	if err := json.NewEncoder(parent).Encode(s); err != nil {
 		return fail(fmt.Errorf("send jail spec: %w", err))
@@ -208,7 +205,7 @@ func startInit(s *Spec) (*exec.Cmd, *os.File, []*os.File, error) {
 		closeAll(files)
 		return fail(errors.New(reply.Error))
 	}
-	return cmd, parent, files, nil
+	return pid, parent, files, nil
 }
 
 func closeAll(files []*os.File) {
@@ -219,9 +216,9 @@ func closeAll(files []*os.File) {
 
 // failInit kills a jail's init that did not finish its setup and returns
 // err.
-func failInit(cmd *exec.Cmd, err error) error {
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+func failInit(pid int, err error) error {
+	_ = unix.Kill(pid, unix.SIGKILL)
+	_, _ = unix.Wait4(pid, nil, 0, nil)
 	return err
 }
 
