@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// nestedProc is what startNested needs to start a program in a user and
-// mount namespace nested in the jail's. Every pointer in it is made before
-// the fork, since the child may not allocate.
+// nestedProc holds the arguments of a program that startNested starts in
+// a user and mount namespace nested in the jail's. Every pointer in it is
+// made before the fork, since the child may not allocate.
 type nestedProc struct {
 	path *byte   // the program
 	argv []*byte // NULL-terminated
@@ -167,8 +167,10 @@ func readFull(fd int, buf []byte) (int, error) {
 var sigsetAll, sigsetNone uint64 = ^uint64(0), 0
 
 // sigactionDefault is a struct sigaction for SIG_DFL: all zero on every
-// architecture.
+// architecture. Its first word is the handler, where sigIgnore is SIG_IGN.
 var sigactionDefault [4]uintptr
+
+const sigIgnore = 1
 
 // forkNested forks the child and returns its PID in the parent. The child
 // never returns from it. Signals stay blocked across the fork, so that no
@@ -196,6 +198,7 @@ func forkNested(p *nestedProc) (int, syscall.Errno) {
 //go:norace
 func nestedChild(p *nestedProc) {
 	var b [1]byte
+	var cur [4]uintptr
 	var step uintptr
 	var errno syscall.Errno
 	n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(p.sync), uintptr(unsafe.Pointer(&b[0])), 1)
@@ -203,15 +206,21 @@ func nestedChild(p *nestedProc) {
 		step, errno = stepSync, e
 		goto fail
 	}
+
 	// Signals arrive once unblocked, so the Go handlers go first. exec
-	// would reset them, but a signal could come before it.
+	// would reset them, but a signal could come before it. An ignored
+	// signal stays ignored, as exec leaves it.
 	for sig := uintptr(1); sig <= 64; sig++ {
-		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&sigactionDefault)), 0, 8, 0, 0)
+		_, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&cur)), 8, 0, 0)
+		if e == 0 && cur[0] != sigIgnore {
+			syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&sigactionDefault)), 0, 8, 0, 0)
+		}
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&sigsetNone)), 0, 8, 0, 0); e != 0 {
 		step, errno = stepSignals, e
 		goto fail
 	}
+
 	if p.tty >= 0 {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); e != 0 {
 			step, errno = stepSession, e
@@ -228,10 +237,12 @@ func nestedChild(p *nestedProc) {
 			}
 		}
 	}
+
 	if _, _, e := syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.dir)), 0, 0); e != 0 {
 		step, errno = stepChdir, e
 		goto fail
 	}
+
 	// PR_CAPBSET_DROP fails with EINVAL above the kernel's last
 	// capability, which costs less than reading cap_last_cap.
 	for c := 0; c < 64; c++ {
@@ -243,6 +254,7 @@ func nestedChild(p *nestedProc) {
 			goto fail
 		}
 	}
+
 	_, _, errno = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)),
 		uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envv[0])))
 	step = stepExec

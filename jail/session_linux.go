@@ -49,7 +49,8 @@ type Session struct {
 	release func() // run once the session ended; may be nil
 }
 
-// process is how a session reaches its program.
+// process is the interface through which a session signals and waits for
+// its program.
 type process interface {
 	signal(sig unix.Signal)
 	kill() // ends the program at once
