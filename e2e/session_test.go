@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -212,6 +213,29 @@ func TestJoinSocketGuarded(t *testing.T) {
 	init := waitForComm(t, "jse-erin", "jailsh-init")
 	sock := fmt.Sprintf("/proc/%d/cwd/join", init)
 
+	// jailctl list asks the init for its mode and sessions.
+	r := jailctl(t, "", "list", "--json")
+	var jails []struct {
+		ID       int    `json:"id"`
+		Mode     string `json:"mode"`
+		Sessions int    `json:"sessions"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &jails); err != nil {
+		t.Fatalf("jailctl list --json: %v: %v", err, r)
+	}
+	found := false
+	for _, j := range jails {
+		if j.ID == init {
+			found = true
+			if j.Mode != "shared" || j.Sessions != 1 {
+				t.Errorf("jse-erin's jail in jailctl list: mode %q, %d sessions; want shared, 1", j.Mode, j.Sessions)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("jailctl list lacks jail %d: %v", init, r)
+	}
+
 	// As root, the socket is there; jailctl enter uses it.
 	if _, err := os.Stat(sock); err != nil {
 		t.Fatalf("join socket: %v", err)
@@ -219,7 +243,7 @@ func TestJoinSocketGuarded(t *testing.T) {
 	// Another user on the host: the kernel refuses /proc/PID/cwd.
 	probe := exec.Command("perl", "-e", `use Socket; socket(S, PF_UNIX, SOCK_SEQPACKET, 0) or die; connect(S, pack_sockaddr_un($ARGV[0])) and print "CONNECTED\n"; print "TRIED $!\n"`, sock)
 	probe.SysProcAttr = credential(lookup("jse-alice"))
-	r := capture(t, probe)
+	r = capture(t, probe)
 	if strings.Contains(r.stdout, "CONNECTED") || !strings.Contains(r.stdout, "TRIED Permission denied") {
 		t.Errorf("another user connects to the join socket: %v", r)
 	}
