@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -62,7 +63,7 @@ func FindJails(procRoot string, lookupName func(uid int) string) ([]Info, error)
 		jails = append(jails, info)
 		nsOf = append(nsOf, ns)
 	}
-	boot := bootTime()
+	boot := bootTime(procRoot)
 	for i := range jails {
 		jails[i].Processes = pidNS[nsOf[i]]
 		jails[i].Started = boot.Add(time.Duration(jails[i].startTime) * time.Second / clockTicks)
@@ -135,12 +136,22 @@ func readExe(dir string) (string, uint32, uint32, bool) {
 // which is 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
-func bootTime() time.Time {
-	var info unix.Sysinfo_t
-	if err := unix.Sysinfo(&info); err != nil {
+// bootTime returns the boot time from the btime line of procRoot/stat,
+// which, unlike now minus the uptime, does not move by a second between
+// two calls.
+func bootTime(procRoot string) time.Time {
+	data, err := os.ReadFile(filepath.Join(procRoot, "stat"))
+	if err != nil {
 		return time.Time{}
 	}
-	return time.Now().Add(-time.Duration(info.Uptime) * time.Second).Truncate(time.Second)
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			if sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				return time.Unix(sec, 0)
+			}
+		}
+	}
+	return time.Time{}
 }
 
 // StopJail kills the init of jail j, and with it every process in the

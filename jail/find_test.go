@@ -1,6 +1,11 @@
 package jail
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
 
 func TestParseStat(t *testing.T) {
 	// A name with a space and a ')' must not shift the fields after it.
@@ -78,5 +83,19 @@ func TestRootOf(t *testing.T) {
 		if got := rootOf(c.mountinfo); got != c.want {
 			t.Errorf("%s: rootOf = %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestBootTimeFromStat(t *testing.T) {
+	dir := t.TempDir()
+	stat := "cpu  1 2 3 4\nintr 5\nctxt 6\nbtime 1764892800\nprocesses 7\n"
+	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := bootTime(dir); !got.Equal(time.Unix(1764892800, 0)) {
+		t.Errorf("bootTime = %v, want %v", got, time.Unix(1764892800, 0))
+	}
+	if got := bootTime(filepath.Join(dir, "missing")); !got.IsZero() {
+		t.Errorf("bootTime without a stat file = %v, want the zero time", got)
 	}
 }

@@ -18,6 +18,11 @@ func checkTrusted(path string, uid uint32, mode fs.FileMode) error {
 	if uid != 0 {
 		return fmt.Errorf("%s is owned by uid %d, not root; run: chown root %s", path, uid, path)
 	}
+	if mode.Perm()&0o022 != 0 && mode&fs.ModeSticky != 0 {
+		// A sticky, shared folder such as /tmp must stay writable; the
+		// policy belongs elsewhere.
+		return fmt.Errorf("%s is a shared folder that others may write in (mode 1%03o); move the policy or root filesystem to a root-owned folder such as /etc/jailsh or /srv/jails", path, mode.Perm())
+	}
 	if mode.Perm()&0o022 != 0 {
 		return fmt.Errorf("%s is writable by group or others (mode %04o); run: chmod go-w %s", path, mode.Perm(), path)
 	}

@@ -23,7 +23,7 @@ func TestCheckTrusted(t *testing.T) {
 		{"root file 0644", 0, 0o644, nil},
 		{"root 0775 group writable", 0, fs.ModeDir | 0o775, []string{path + " is writable by group or others (mode 0775)", "chmod go-w " + path}},
 		{"root 0757 others writable", 0, fs.ModeDir | 0o757, []string{path + " is writable by group or others (mode 0757)", "chmod go-w " + path}},
-		{"root 1777 sticky", 0, fs.ModeDir | fs.ModeSticky | 0o777, []string{"(mode 0777)", "chmod go-w " + path}},
+		{"root 1777 sticky", 0, fs.ModeDir | fs.ModeSticky | 0o777, []string{path + " is a shared folder that others may write in (mode 1777)", "move the policy or root filesystem to a root-owned folder"}},
 		{"root file 0620", 0, 0o620, []string{"(mode 0620)", "chmod go-w " + path}},
 		{"user 0755", 1000, fs.ModeDir | 0o755, []string{path + " is owned by uid 1000, not root", "chown root " + path}},
 		{"user 0700", 1000, fs.ModeDir | 0o700, []string{"owned by uid 1000", "chown root " + path}},
