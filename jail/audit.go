@@ -1,6 +1,7 @@
 package jail
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +25,13 @@ const (
 
 // Event is one audit record of a session.
 type Event struct {
-	Kind     string
-	User     string
-	UID      int
-	Mode     string // login, command, forced or run
+	Kind string
+	User string
+	UID  int
+	Mode string // login, command, forced, run or admin
+	// AUID is the login uid of the admin, from /proc/self/loginuid, in
+	// records of jailctl's admin commands; -1 when the kernel has none.
+	AUID     int
 	Root     string
 	Command  string
 	PID      int // host PID of the outer jailsh process
@@ -55,6 +59,9 @@ func (e Event) String() string {
 	add("user", e.User)
 	add("uid", strconv.Itoa(e.UID))
 	add("mode", e.Mode)
+	if e.Mode == "admin" && e.AUID >= 0 {
+		add("auid", strconv.Itoa(e.AUID))
+	}
 	if e.Root != "" {
 		add("root", e.Root)
 	}
@@ -157,3 +164,18 @@ func (a syslogAuditor) Audit(e Event) error {
 }
 
 func (a syslogAuditor) Close() error { return a.l.Close() }
+
+// LoginUID returns the calling process's login uid: the user who logged
+// in before any su or sudo, as pam_loginuid set it. It returns -1 when
+// the kernel has none.
+func LoginUID() int {
+	data, err := os.ReadFile("/proc/self/loginuid")
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 32)
+	if err != nil || n == 1<<32-1 {
+		return -1
+	}
+	return int(n)
+}

@@ -33,6 +33,21 @@ func TestEventString(t *testing.T) {
 			want:  "event=end user=bob uid=1001 mode=forced pid=1 cmd=uptime status=0 duration=0s",
 		},
 		{
+			name:  "admin join with login uid and jail",
+			event: Event{Kind: EventJoin, User: "alice", UID: 1000, Mode: "admin", AUID: 1002, PID: 9, JailID: 4243},
+			want:  "event=join user=alice uid=1000 mode=admin auid=1002 pid=9 jail=4243",
+		},
+		{
+			name:  "admin without login uid",
+			event: Event{Kind: EventStop, User: "alice", UID: 1000, Mode: "admin", AUID: -1, PID: 9, JailID: 4243},
+			want:  "event=stop user=alice uid=1000 mode=admin pid=9 jail=4243",
+		},
+		{
+			name:  "leave with status",
+			event: Event{Kind: EventLeave, User: "erin", UID: 1003, Mode: "command", PID: 5, Command: "ls", Status: 2, Duration: time.Second, JailID: 77},
+			want:  "event=leave user=erin uid=1003 mode=command pid=5 cmd=ls status=2 duration=1s jail=77",
+		},
+		{
 			name:  "status only on end",
 			event: Event{Kind: EventStart, User: "bob", UID: 1001, Mode: "login", PID: 1, Status: 3, Duration: time.Second},
 			want:  "event=start user=bob uid=1001 mode=login pid=1",

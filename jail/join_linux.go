@@ -343,6 +343,7 @@ func (p *joinedProcess) wait() int {
 			continue
 		}
 		if err == io.EOF || err != nil {
+			fmt.Fprintf(os.Stderr, "%s: the jail ended\n", filepath.Base(os.Args[0]))
 			return 128 + int(unix.SIGKILL)
 		}
 		if m.Exit != nil {

@@ -51,7 +51,7 @@ func (l *Linger) UnmarshalTOML(value any) error {
 		return fmt.Errorf("invalid linger %q: write a duration such as \"30s\", \"10m\" or \"1h\"", s)
 	}
 	if d < 0 || d > MaxLinger {
-		return fmt.Errorf("invalid linger %q: must be from \"0s\" to %q", s, MaxLinger.String())
+		return fmt.Errorf("invalid linger %q: must be from \"0s\" to \"24h\"", s)
 	}
 	*l = Linger(d)
 	return nil

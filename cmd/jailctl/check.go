@@ -230,6 +230,9 @@ func writeEffective(w io.Writer, j *policy.Jail) {
 	line("path", fmt.Sprintf("path = %q", j.Path))
 	line("session", fmt.Sprintf("session = %q", j.Session))
 	line("linger", fmt.Sprintf("linger = %q", j.Linger))
+	if j.Linger > 0 && j.Session != policy.SessionShared {
+		fmt.Fprintln(w, "# note: linger has no effect with session = \"private\"")
+	}
 
 	if len(j.KeepEnv) == 0 {
 		fmt.Fprintln(w, "keep_env = []")

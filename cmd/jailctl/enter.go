@@ -53,7 +53,7 @@ func runEnter(args []string) int {
 		return 1
 	}
 	defer auditor.Close()
-	ev := jail.Event{Kind: jail.EventJoin, User: j.User, UID: j.UID, Mode: "admin", Root: j.Root,
+	ev := jail.Event{Kind: jail.EventJoin, User: j.User, UID: j.UID, Mode: "admin", AUID: jail.LoginUID(), Root: j.Root,
 		Command: strings.Join(argv, " "), PID: os.Getpid(), JailID: j.ID}
 	start := time.Now()
 	sess, err := jail.Enter(j, argv, jail.TerminalSize(os.Stdin, os.Stdout))

@@ -17,7 +17,7 @@ import (
 // the mode and sessions each jail's init reports.
 func findJails() ([]jail.Info, error) {
 	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("must run as root to see other users' jails")
+		return nil, fmt.Errorf("must run as root; a user joins their own shared jail by logging in")
 	}
 	jails, err := jail.FindJails("/proc", func(uid int) string {
 		u, err := policy.LookupUID(passwdFile, uid)
@@ -110,7 +110,7 @@ func runStop(args []string) int {
 	auditor, aerr := jail.OpenSyslog(syslogAddr, jail.AuditPatience)
 	status := 0
 	for _, j := range matched {
-		ev := jail.Event{Kind: jail.EventStop, User: j.User, UID: j.UID, Mode: "admin", Root: j.Root, PID: os.Getpid(), JailID: j.ID}
+		ev := jail.Event{Kind: jail.EventStop, User: j.User, UID: j.UID, Mode: "admin", AUID: jail.LoginUID(), Root: j.Root, PID: os.Getpid(), JailID: j.ID}
 		if err := jail.StopJail("/proc", j); err != nil {
 			fmt.Fprintf(os.Stderr, "jailctl stop: %v\n", err)
 			status = 1
