@@ -146,6 +146,7 @@ func TestSharedLinger(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	env.log.wait(t, "event=end", "user=jse-frank", "mode=shared", fmt.Sprintf("jail=%d", init))
 	if r := ssh(t, "jse-frank", "", "cat /tmp/linger-file"); r.code == 0 {
 		t.Errorf("login after the linger time finds the old jail's file: %v", r)
 	}

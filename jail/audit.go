@@ -1,12 +1,14 @@
 package jail
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	gsyslog "github.com/hashicorp/go-syslog"
+	"golang.org/x/sys/unix"
 )
 
 // maxAuditCommand bounds the command in an audit line. Syslog daemons cut
@@ -178,4 +180,42 @@ func LoginUID() int {
 		return -1
 	}
 	return int(n)
+}
+
+// OpenSyslogSocket returns a datagram socket connected to syslog at addr,
+// or at the system's socket when addr is empty, for a process that
+// cannot reach the socket's path itself: a shared jail's init.
+func OpenSyslogSocket(addr string) (*os.File, error) {
+	paths := []string{addr}
+	if addr == "" {
+		paths = []string{"/dev/log", "/var/run/syslog", "/var/run/log"}
+	}
+	var err error
+	for _, p := range paths {
+		var fd int
+		fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open syslog socket: %w", err)
+		}
+		if err = unix.Connect(fd, &unix.SockaddrUnix{Name: p}); err == nil {
+			// A full queue fails a record after a while, not forever.
+			tv := unix.NsecToTimeval(int64(AuditPatience))
+			_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+			return os.NewFile(uintptr(fd), "syslog"), nil
+		}
+		unix.Close(fd)
+	}
+	return nil, fmt.Errorf("connect to syslog: %w", err)
+}
+
+// syslogLine formats e as a datagram for a local syslog socket, with
+// facility authpriv and tag "jailsh" as OpenSyslog's records have, and pid
+// as the process ID.
+func syslogLine(now time.Time, pid int, e Event) string {
+	severity := 6 // info
+	if e.Kind == EventRefuse {
+		severity = 4 // warning
+	}
+	const authpriv = 10 << 3
+	return fmt.Sprintf("<%d>%s jailsh[%d]: %s\n", authpriv|severity, now.Format(time.Stamp), pid, e)
 }

@@ -74,6 +74,19 @@ func TestEventString(t *testing.T) {
 
 // A value that could be read as more than one field, or end the line, is
 // quoted, so that a user cannot forge fields in the audit log.
+func TestSyslogLine(t *testing.T) {
+	now := time.Date(2026, 12, 4, 9, 5, 7, 0, time.UTC)
+	ev := Event{Kind: EventEnd, User: "erin", UID: 1003, Mode: "shared", PID: 4242, JailID: 4242, Duration: time.Minute}
+	want := "<86>Dec  4 09:05:07 jailsh[4242]: event=end user=erin uid=1003 mode=shared pid=4242 status=0 duration=1m0s jail=4242\n"
+	if got := syslogLine(now, 4242, ev); got != want {
+		t.Errorf("syslogLine =\n%q, want\n%q", got, want)
+	}
+	refuse := syslogLine(now, 1, Event{Kind: EventRefuse, User: "x", Mode: "login", Reason: "no"})
+	if !strings.HasPrefix(refuse, "<84>") {
+		t.Errorf("refusal has priority %q, want <84> (authpriv.warning)", refuse[:4])
+	}
+}
+
 func TestEventStringQuoting(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +23,20 @@ const InitArg0 = "jailsh-init"
 // syncFD is the init's end of the socket to the outer process: the spec
 // comes in on it, and the outcome of the setup goes back.
 const syncFD = 3
+
+// auditFD is where a shared jail's init finds its socket to syslog, when
+// the outer process passed one.
+const auditFD = 4
+
+// inheritedSocket returns descriptor fd when it is a socket, and nil
+// otherwise.
+func inheritedSocket(fd int) *os.File {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), "syslog")
+}
 
 // initReply is the init's reply to the outer process, sent once the
 // program runs or failed to start.
@@ -56,11 +71,16 @@ func RunInit() {
 	// ps in the jail and pgrep on the host should see what it is.
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&initComm[0])), 0, 0, 0)
 	sync := os.NewFile(syncFD, "sync")
+	// Taken before the Go runtime opens anything that could get number 4.
+	audit := inheritedSocket(auditFD)
 	if err := CloseInheritedFDs(); err != nil {
 		_ = json.NewEncoder(sync).Encode(initReply{Error: err.Error()})
 		os.Exit(1)
 	}
 	srv, pid, master, err := startJail(sync)
+	if err == nil && srv.spec.Shared {
+		srv.audit = audit
+	}
 	reply := initReply{PID: pid}
 	if err != nil {
 		reply.Error = err.Error()
@@ -121,7 +141,7 @@ func setupJail(sync *os.File) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &server{spec: s, key: JailKey(s), zygote: -1, state: stateReady}
+	srv := &server{spec: s, key: JailKey(s), zygote: -1, state: stateReady, started: time.Now()}
 	if s.Shared {
 		srv.state, srv.holders = stateStarting, 1
 	}

@@ -81,7 +81,7 @@ type sessionMessage struct {
 // the crypto packages.
 func JailKey(s *Spec) string {
 	c := *s
-	c.Path, c.Argv, c.Env, c.Dir, c.TTY = "", nil, nil, "", nil
+	c.Path, c.Argv, c.Env, c.Dir, c.TTY, c.HostPID = "", nil, nil, "", nil, 0
 	data, _ := json.Marshal(&c)
 	h := fnv.New128a()
 	h.Write(data)

@@ -19,11 +19,13 @@ const joinTimeout = 2 * time.Second
 // server is the jail init's side of the join socket. It runs in the
 // init, as root of the jail's user namespace.
 type server struct {
-	spec *Spec
-	key  string
-	ln   int      // the listening socket
-	knob *os.File // the jail's user.max_user_namespaces; see userNamespaceKnob
-	ns   int      // user namespaces the init made: the program's, the zygote's
+	spec    *Spec
+	key     string
+	ln      int      // the listening socket
+	audit   *os.File // syslog, for a shared jail's end; may be nil
+	started time.Time
+	knob    *os.File // the jail's user.max_user_namespaces; see userNamespaceKnob
+	ns      int      // user namespaces the init made: the program's, the zygote's
 
 	mu        sync.Mutex
 	state     string
@@ -287,10 +289,24 @@ func (s *server) idle() {
 }
 
 // end ends the jail: the init exits, and the kernel kills every process
-// in its PID namespace. Called with s.mu held; it does not return.
+// in its PID namespace. A shared jail's end is audited, since no login is
+// left to record it. Called with s.mu held; it does not return.
 func (s *server) end() {
+	// A jail its first login dropped in the race for the shared jail
+	// never ran a session, and has no end to record.
+	abandoned := s.state == stateStarting
 	s.state = stateClosing
 	unix.Close(s.ln)
+	if s.audit != nil && !abandoned {
+		root := s.spec.Root
+		if s.spec.RootTmpfs {
+			root = "tmpfs"
+		}
+		ev := Event{Kind: EventEnd, User: s.spec.User, UID: s.spec.UID, Mode: ModeShared, Root: root,
+			PID: s.spec.HostPID, JailID: s.spec.HostPID, Duration: time.Since(s.started)}
+		// The record is lost when syslog fails; the jail ends all the same.
+		_, _ = s.audit.WriteString(syslogLine(time.Now(), s.spec.HostPID, ev))
+	}
 	os.Exit(0)
 }
 

@@ -175,6 +175,9 @@ func startInit(s *Spec) (int, *os.File, []*os.File, error) {
 		Files: []uintptr{stdio[0].Fd(), stdio[1].Fd(), stdio[2].Fd(), child.Fd()},
 		Sys:   sys,
 	}
+	if s.Shared && s.AuditLog != nil {
+		attr.Files = append(attr.Files, s.AuditLog.Fd()) // auditFD in the init
+	}
 	<-outerSignalsReady
 
 	// syscall.ForkExec, unlike os.StartProcess, does not fork a throwaway
@@ -189,6 +192,7 @@ func startInit(s *Spec) (int, *os.File, []*os.File, error) {
 		parent.Close()
 		return 0, nil, nil, failInit(pid, err)
 	}
+	s.HostPID = pid
 	if err := json.NewEncoder(parent).Encode(s); err != nil {
 		return fail(fmt.Errorf("send jail spec: %w", err))
 	}

@@ -40,6 +40,15 @@ type Spec struct {
 	// Shell is the jail's login shell, which jailctl enter runs when it is
 	// given no command.
 	Shell string
+	// User names the jail's owner in the record of a shared jail's end.
+	User string
+	// HostPID is the init's PID on the host, which the init cannot see
+	// itself; the outer process sets it once the init runs.
+	HostPID int
+	// AuditLog, when set, is a socket connected to syslog that a shared
+	// jail's init inherits, to record the jail's end after its last
+	// session left. It is passed as a descriptor, not in the JSON.
+	AuditLog *os.File `json:"-"`
 
 	// Program to run inside. Path is absolute or looked up in the PATH of
 	// Env, and Argv[0] is the name the program gets as its own.
@@ -92,6 +101,7 @@ func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
 		Shared:         j.Session == policy.SessionShared,
 		Linger:         j.Linger,
 		Shell:          j.Shell,
+		User:           j.User.Name,
 		Path:           path,
 		Argv:           argv,
 		Env:            env,

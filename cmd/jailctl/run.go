@@ -72,7 +72,13 @@ func runRun(args []string) int {
 	}
 
 	start := time.Now()
+	if spec.Shared && aerr == nil {
+		spec.AuditLog, _ = jail.OpenSyslogSocket(syslogAddr)
+	}
 	sess, started, err := jail.Launch(spec)
+	if spec.AuditLog != nil {
+		spec.AuditLog.Close()
+	}
 	if err != nil {
 		ev.Reason = err.Error()
 		audit(jail.EventRefuse)

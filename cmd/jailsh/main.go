@@ -79,7 +79,17 @@ func run() int {
 	if err != nil {
 		return refuse(err)
 	}
+	if spec.Shared {
+		// The jail may outlive this login, and its init records its
+		// end through a socket of its own.
+		if spec.AuditLog, err = jail.OpenSyslogSocket(syslogAddr); err != nil {
+			return refuse(err)
+		}
+	}
 	sess, started, err := jail.Launch(spec)
+	if spec.AuditLog != nil {
+		spec.AuditLog.Close()
+	}
 	if err != nil {
 		return refuse(fmt.Errorf("start jail: %w", err))
 	}
