@@ -24,8 +24,8 @@ const InitArg0 = "jailsh-init"
 // comes in on it, and the outcome of the setup goes back.
 const syncFD = 3
 
-// auditFD is where a shared jail's init finds its socket to syslog, when
-// the outer process passed one.
+// auditFD is the descriptor number of a shared jail's socket to syslog,
+// when the outer process passed one.
 const auditFD = 4
 
 // inheritedSocket returns descriptor fd when it is a socket, and nil

@@ -212,6 +212,7 @@ func connectJail(j Info, uid int) (int, error) {
 	if again, ok := readCandidate(dir, j.ID, uid); !ok || again.startTime != j.startTime {
 		return -1, fmt.Errorf("jail %d has ended", j.ID)
 	}
+
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
@@ -223,6 +224,8 @@ func connectJail(j Info, uid int) (int, error) {
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: filepath.Join(dir, "cwd", joinSocket)}); err != nil {
 		return fail(fmt.Errorf("connect to jail %d: %w", j.ID, err))
 	}
+
+	// The peer's credentials are those of the process that listens.
 	peer, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {
 		return fail(err)
@@ -292,6 +295,7 @@ func join(j Info, req joinRequest) (*Session, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("send the session to jail %d: %w", j.ID, err)
 	}
+
 	if err := setRecvTimeout(fd, sessionTimeout); err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -312,6 +316,7 @@ func join(j Info, req joinRequest) (*Session, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("start a session in jail %d: %w", j.ID, err)
 	}
+
 	sess := &Session{proc: &joinedProcess{conn: fd}, signals: outerSignals, initPID: j.ID}
 	if len(files) == 1 {
 		sess.master = os.NewFile(uintptr(files[0]), "pty-master")

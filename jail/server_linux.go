@@ -60,6 +60,7 @@ func listenJoin() (int, error) {
 	if err := unix.Fchdir(mfd); err != nil {
 		return -1, fmt.Errorf("enter the join socket's tmpfs: %w", err)
 	}
+
 	ln, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("create the join socket: %w", err)
@@ -79,10 +80,14 @@ func listenJoin() (int, error) {
 func (s *server) serve() {
 	for {
 		fd, _, err := unix.Accept4(s.ln, unix.SOCK_CLOEXEC)
-		if err != nil {
-			if err == unix.EMFILE || err == unix.ENFILE || err == unix.ENOBUFS || err == unix.ENOMEM {
-				time.Sleep(10 * time.Millisecond)
-			}
+		switch {
+		case err == unix.EINTR || err == unix.ECONNABORTED:
+			continue
+		case err == unix.EBADF || err == unix.EINVAL:
+			return // the listener is closed: the jail is ending
+		case err != nil:
+			// Out of descriptors or memory: wait for some to free up.
+			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		go s.handle(fd)
@@ -138,6 +143,7 @@ func (s *server) startSession(conn int, req joinRequest, fds []int) error {
 	if err != nil {
 		return fmt.Errorf("read the credentials of the joining process: %w", err)
 	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -150,6 +156,7 @@ func (s *server) startSession(conn int, req joinRequest, fds []int) error {
 	case req.Key != "" && req.Key != s.key:
 		return fmt.Errorf("the jail runs an older policy")
 	}
+
 	if err := s.startZygote(); err != nil {
 		return err
 	}
@@ -176,19 +183,33 @@ func (s *server) startZygote() error {
 	}
 	// One more namespace than the jail allows its processes, for the
 	// zygote's own. userNamespaceKnob explains why the knob is still open.
-	s.ns++
-	if err := setUserNamespaces(s.knob, s.spec.UserNamespaces+s.ns); err != nil {
+	if err := setUserNamespaces(s.knob, s.spec.UserNamespaces+s.ns+1); err != nil {
 		return err
 	}
+	pid, fd, err := s.forkZygote()
+	if err != nil {
+		// Without the zygote, the room made for it must not stay.
+		_ = setUserNamespaces(s.knob, s.spec.UserNamespaces+s.ns)
+		return err
+	}
+	s.ns++
+	s.zygote, s.zygotePID = fd, pid
+	go s.listenZygote(fd)
+	return nil
+}
+
+// forkZygote starts the zygote and waits until it hardened itself. It
+// returns the zygote's PID and the init's end of the socket to it.
+func (s *server) forkZygote() (int, int, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("create the zygote's socket: %w", err)
+		return 0, -1, fmt.Errorf("create the zygote's socket: %w", err)
 	}
 	defer unix.Close(fds[1])
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		unix.Close(fds[0])
-		return err
+		return 0, -1, err
 	}
 	defer null.Close()
 	attr := &syscall.ProcAttr{
@@ -200,8 +221,9 @@ func (s *server) startZygote() error {
 	pid, err := syscall.ForkExec("/proc/self/exe", []string{ZygoteArg0}, attr)
 	if err != nil {
 		unix.Close(fds[0])
-		return fmt.Errorf("start the jail's zygote: %w", err)
+		return 0, -1, fmt.Errorf("start the jail's zygote: %w", err)
 	}
+
 	var reply sessionMessage
 	err = sendMsg(fds[0], s.spec)
 	if err == nil {
@@ -213,11 +235,9 @@ func (s *server) startZygote() error {
 	if err != nil {
 		unix.Close(fds[0])
 		_ = unix.Kill(pid, unix.SIGKILL)
-		return fmt.Errorf("start the jail's zygote: %w", err)
+		return 0, -1, fmt.Errorf("start the jail's zygote: %w", err)
 	}
-	s.zygote, s.zygotePID = fds[0], pid
-	go s.listenZygote(fds[0])
-	return nil
+	return pid, fds[0], nil
 }
 
 // listenZygote counts the sessions that end, until the zygote's socket
@@ -277,15 +297,22 @@ func (s *server) idle() {
 	if s.state == stateStarting || s.spec.Linger == 0 {
 		s.end()
 	}
-	if s.linger == nil {
-		s.linger = time.AfterFunc(s.spec.Linger, func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.holders == 0 && s.sessions == 0 {
-				s.end()
-			}
-		})
+	if s.linger != nil {
+		return
 	}
+	var t *time.Timer
+	t = time.AfterFunc(s.spec.Linger, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.linger != t {
+			return // a session came and stopped this timer
+		}
+		s.linger = nil
+		if s.holders == 0 && s.sessions == 0 {
+			s.end()
+		}
+	})
+	s.linger = t
 }
 
 // end ends the jail: the init exits, and the kernel kills every process

@@ -90,20 +90,21 @@ func RunZygote() {
 	if serr := sendMsg(zygoteFD, reply); serr != nil || err != nil {
 		os.Exit(1)
 	}
+
 	children := make(chan os.Signal, 1)
 	signal.Notify(children, unix.SIGCHLD)
 	go z.reap(children)
 	for {
 		var m zygoteRequest
 		fds, err := recvMsg(zygoteFD, &m)
-		if err == io.EOF {
-			os.Exit(0)
-		}
-		if err != nil {
-			continue
-		}
-		if len(fds) == 0 {
-			continue
+		var errno unix.Errno
+		switch {
+		case err == io.EOF:
+			os.Exit(0) // the init is gone, and the jail with it
+		case errors.As(err, &errno) && errno != unix.EINTR:
+			os.Exit(1)
+		case err != nil, len(fds) == 0:
+			continue // a malformed request; the init sends none
 		}
 		z.start(m, fds[0], fds[1:])
 	}

@@ -28,7 +28,7 @@ func findJails() ([]jail.Info, error) {
 	})
 	for i := range jails {
 		// A jail that is still starting or already ending may not
-		// answer; it is listed without its sessions.
+		// reply; it is listed without its sessions.
 		if st, err := jail.QueryStatus(jails[i]); err == nil {
 			jails[i].Mode, jails[i].Sessions = st.Mode, st.Sessions
 		}
