@@ -195,22 +195,34 @@ func TestCheckSSHD(t *testing.T) {
 
 // TestListAndStop runs a session, finds it with jailctl list, ends it with
 // jailctl stop, and checks that nothing of it remains.
+// listedJail is one entry of jailctl list --json.
+type listedJail struct {
+	ID        int    `json:"id"`
+	User      string `json:"user"`
+	Root      string `json:"root"`
+	Network   string `json:"network"`
+	Processes int    `json:"processes"`
+	Mode      string `json:"mode"`
+	Sessions  int    `json:"sessions"`
+}
+
+// listJails runs jailctl list --json as root and returns its entries.
+func listJails(t *testing.T) ([]listedJail, result) {
+	t.Helper()
+	r := jailctl(t, "", "list", "--json")
+	var jails []listedJail
+	if err := json.Unmarshal([]byte(r.stdout), &jails); err != nil {
+		t.Fatalf("jailctl list --json: %v: %v", err, r)
+	}
+	return jails, r
+}
+
 func TestListAndStop(t *testing.T) {
 	done := make(chan result, 1)
 	go func() { done <- ssh(t, "jse-bob", "", "sleep 309 & sleep 310") }()
 	waitForProcess(t, "jse-bob", "sleep 310")
 
-	r := jailctl(t, "", "list", "--json")
-	var jails []struct {
-		ID        int    `json:"id"`
-		User      string `json:"user"`
-		Root      string `json:"root"`
-		Network   string `json:"network"`
-		Processes int    `json:"processes"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &jails); err != nil {
-		t.Fatalf("jailctl list --json: %v: %v", err, r)
-	}
+	jails, r := listJails(t)
 	found := false
 	for _, j := range jails {
 		if j.User != "jse-bob" {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -215,15 +214,7 @@ func TestJoinSocketGuarded(t *testing.T) {
 	sock := fmt.Sprintf("/proc/%d/cwd/join", init)
 
 	// jailctl list asks the init for its mode and sessions.
-	r := jailctl(t, "", "list", "--json")
-	var jails []struct {
-		ID       int    `json:"id"`
-		Mode     string `json:"mode"`
-		Sessions int    `json:"sessions"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &jails); err != nil {
-		t.Fatalf("jailctl list --json: %v: %v", err, r)
-	}
+	jails, r := listJails(t)
 	found := false
 	for _, j := range jails {
 		if j.ID == init {
