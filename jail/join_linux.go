@@ -64,6 +64,8 @@ func StartShared(s *Spec) (*Session, bool, error) {
 			}
 			// The jail ended or turned us away; look again.
 		case choiceStart:
+			// A jail this login started and that has ended since is let go.
+			abandon()
 			var err error
 			if own, err = startSharedInit(s); err != nil {
 				return nil, false, err
