@@ -38,6 +38,7 @@ type config struct {
 	pipeBytes  int64
 	ttyBytes   int64
 	throughRep int
+	traceRuns  int    // traced runs of jailsh -c true
 	only       string // comma-separated sections to run; empty for all
 	phases     string // perf script dump to summarise instead of measuring
 }
@@ -59,7 +60,8 @@ func main() {
 	flag.Int64Var(&cfg.pipeBytes, "pipe-bytes", 1<<30, "`BYTES` written to stdout through a pipe, per run")
 	flag.Int64Var(&cfg.ttyBytes, "tty-bytes", 128<<20, "`BYTES` written to stdout through a terminal, per run")
 	flag.IntVar(&cfg.throughRep, "throughput-runs", 7, "interleaved runs of each throughput command; the median is reported")
-	flag.StringVar(&cfg.only, "only", "", "run only these comma-separated `SECTIONS`: startup, memory, scale, throughput")
+	flag.IntVar(&cfg.traceRuns, "trace-runs", 200, "runs of jailsh -c true built with phase marks")
+	flag.StringVar(&cfg.only, "only", "", "run only these comma-separated `SECTIONS`: startup, trace, memory, scale, throughput")
 	flag.StringVar(&cfg.phases, "phases", "", "only print the start-up phases of `jailsh -c true` from a perf script dump in `FILE`, and measure nothing")
 	flag.Parse()
 
@@ -74,7 +76,7 @@ func main() {
 }
 
 // sections are the names that -only accepts, in the order they run.
-var sections = []string{"startup", "memory", "scale", "throughput"}
+var sections = []string{"startup", "trace", "memory", "scale", "throughput"}
 
 func run(cfg config) int {
 	only := map[string]bool{}
@@ -119,6 +121,7 @@ func run(cfg config) int {
 		fn   func(*report) error
 	}{
 		{"startup", b.startup},
+		{"trace", b.traceStartup},
 		{"memory", b.memory},
 		{"scale", b.scale},
 		{"throughput", b.throughput},

@@ -57,6 +57,7 @@ func IsInit() bool {
 // status. It runs as PID 1 and as root of the jail's user namespace, and
 // never returns.
 func RunInit() {
+	Trace("init main")
 	// Without a seccomp filter, no_new_privs is set on one thread only,
 	// and the program inherits it from the thread that forks it, so this
 	// goroutine keeps its thread.
@@ -137,6 +138,7 @@ func setupJail(sync *os.File) (*server, error) {
 	if err := json.NewDecoder(sync).Decode(s); err != nil {
 		return nil, fmt.Errorf("read jail spec: %w", err)
 	}
+	Trace("init spec read")
 	steps, err := Plan(s)
 	if err != nil {
 		return nil, err
@@ -171,6 +173,7 @@ func setupJail(sync *os.File) (*server, error) {
 	if srv.ln, err = listenJoin(); err != nil {
 		return nil, err
 	}
+	Trace("init jail built")
 	return srv, nil
 }
 
@@ -211,7 +214,9 @@ func startProgram(srv *server) (int, *os.File, error) {
 	if err := harden(&s); err != nil {
 		return 0, master, err
 	}
+	Trace("init hardened")
 	pid, err := startNested(prog, s.Argv, s.Env, workDir(s.Dir), tty, keep, s.KeepUID, s.UID, s.GID)
+	Trace("program executed")
 	if err != nil {
 		return 0, master, fmt.Errorf("start %s: %w", s.Path, err)
 	}

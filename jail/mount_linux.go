@@ -324,6 +324,7 @@ func (b *builder) create(target string, file bool) error {
 // so that nothing in the jail can reach the host's tree again. A chroot
 // would leave the old root one chroot("..") trick away.
 func (b *builder) pivot() error {
+	Trace("init mounts done")
 	if err := unix.Fchdir(b.rootFD); err != nil {
 		return fmt.Errorf("enter new root: %w", err)
 	}

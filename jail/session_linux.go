@@ -183,6 +183,7 @@ func startInit(s *Spec) (int, *os.File, []*os.File, error) {
 	// syscall.ForkExec, unlike os.StartProcess, does not fork a throwaway
 	// child first to check that the kernel supports pidfds.
 	pid, err := syscall.ForkExec("/proc/self/exe", []string{InitArg0}, attr)
+	Trace("init forked")
 	child.Close()
 	if err != nil {
 		parent.Close()

@@ -40,6 +40,7 @@ func main() {
 }
 
 func run() int {
+	jail.Trace("outer main")
 	start := time.Now()
 	jail.CatchSignals()
 	ev := jail.Event{UID: os.Getuid(), PID: os.Getpid(), Mode: modeLogin}
@@ -51,6 +52,7 @@ func run() int {
 		return 1
 	}
 	defer auditor.Close()
+	jail.Trace("syslog open")
 
 	refuse := func(err error) int {
 		ev.Kind, ev.Reason = jail.EventRefuse, err.Error()
@@ -79,6 +81,7 @@ func run() int {
 	if err != nil {
 		return refuse(err)
 	}
+	jail.Trace("policy loaded")
 	if spec.Shared {
 		// The jail may outlive this login, and its init records its
 		// end through a socket of its own.
@@ -103,7 +106,9 @@ func run() int {
 		// work for a log line, so the failure is reported and it goes on.
 		fmt.Fprintf(os.Stderr, "jailsh: write audit record: %v\n", err)
 	}
+	jail.Trace("jail running")
 	code := sess.Wait()
+	jail.Trace("program ended")
 	ev.Kind, ev.Status, ev.Duration = jail.EventEnd, code, time.Since(start)
 	if spec.Shared {
 		ev.Kind = jail.EventLeave
@@ -111,6 +116,7 @@ func run() int {
 	if err := auditor.Audit(ev); err != nil {
 		fmt.Fprintf(os.Stderr, "jailsh: write audit record: %v\n", err)
 	}
+	jail.Trace("end audited")
 	return code
 }
 
