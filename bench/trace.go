@@ -74,12 +74,16 @@ func (b *bench) traceStartup(rep *report) error {
 		rows = append(rows, []string{phases[i-1].name, phases[i].name, ms(phases[i].median - phases[i-1].median), ms(phases[i].median)})
 	}
 	rep.section("Where a start goes",
-		fmt.Sprintf("`jailsh -c true` as the test user, %d runs, built with `make build TAGS=jailsh_trace`: the outer jailsh and the jail's init "+
-			"write a mark on stderr at each phase, with the system's monotonic clock, and the driver marks the fork and the reaping. "+
-			"Each mark's median time after the fork, in the order of those medians; a phase is the gap between two of them. "+
-			"Marks: `outer main` once the Go runtime and package initialisers ran; `policy loaded` after passwd, the policy, the trust checks and the spec; "+
-			"`init main` in the jail's init, likewise; `init mounts done` before pivot_root; `init jail built` after the host name, loopback and join socket; "+
-			"`init hardened` after the limits and the seccomp filter; `program executed` once the program's execve succeeded.", complete))
+		fmt.Sprintf("`jailsh -c true` as the test user, %d runs, built with `make build TAGS=jailsh_trace`. "+
+			"The outer jailsh and the jail's init write a mark on stderr at each phase, with the system's monotonic clock, "+
+			"and the driver marks the fork and the reaping. The table gives each mark's median time after the fork, "+
+			"in the order of those medians, and a phase is the gap between two of them.\n\n"+
+			"- `outer main` and `init main`: the Go runtime and package initialisers ran.\n"+
+			"- `policy loaded`: passwd, the policy, the trust checks and the spec are done.\n"+
+			"- `init mounts done`: the mounts, before pivot_root.\n"+
+			"- `init jail built`: pivot_root, the host name, loopback and the join socket.\n"+
+			"- `init hardened`: the limits and the seccomp filter.\n"+
+			"- `program executed`: the program's execve succeeded.", complete))
 	rep.table([]string{"from", "to", "median ms", "median ms after fork"}, rows)
 	return nil
 }
