@@ -185,6 +185,25 @@ func TestEnter(t *testing.T) {
 	env.log.wait(t, "event=join", "user=jse-dave", "mode=admin", "cmd=\"sh -c cat /tmp/enter-file")
 	env.log.wait(t, "event=leave", "user=jse-dave", "mode=admin", "status=7")
 
+	// Root's own descriptors stay outside: the command reads a pipe that
+	// jailctl fills, not the host file jailctl's stdin is.
+	input := filepath.Join(env.base, "enter-input.txt")
+	if err := os.WriteFile(input, []byte("from-root\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(filepath.Join(env.bin, "jailctl"), "enter", "jse-dave", "--", "sh", "-c", "readlink /proc/self/fd/0 /proc/self/fd/1; cat")
+	cmd.Stdin = f
+	r = capture(t, cmd)
+	if r.code != 0 || !strings.Contains(r.stdout, "from-root\n") || strings.Contains(r.stdout, input) ||
+		strings.Count(r.stdout, "pipe:[") != 2 {
+		t.Errorf("jailctl enter with a file as stdin: %v", r)
+	}
+
 	m := newTmux(t, filepath.Join(env.bin, "jailctl")+" enter jse-dave")
 	m.send("echo $((6*7)) $(hostname)", "Enter")
 	m.waitFor("42 dave-jail")

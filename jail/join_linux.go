@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -268,7 +269,7 @@ func QueryStatus(j Info) (JailStatus, error) { return queryStatus(j, j.UID) }
 
 // joinJail starts a session in the jail of candidate c, owned by uid.
 func joinJail(c candidate, uid int, req joinRequest) (*Session, error) {
-	return join(Info{ID: c.PID, UID: uid, startTime: c.StartTime}, req)
+	return join(Info{ID: c.PID, UID: uid, startTime: c.StartTime}, req, nil)
 }
 
 // Enter starts a session in the running jail j for root on the host, as
@@ -281,17 +282,39 @@ func Enter(j Info, argv []string, tty *WinSize) (*Session, error) {
 	if len(argv) > 0 {
 		req.Path, req.Argv = argv[0], argv
 	}
-	return join(j, req)
+	if tty != nil {
+		return join(j, req, nil)
+	}
+	// Root's own stdin, stdout and stderr never enter the jail: one of
+	// them may be root's terminal, which a process in the jail could then
+	// read and write after jailctl ended. Pipes carry the bytes instead.
+	relay, err := newPipeRelay()
+	if err != nil {
+		return nil, err
+	}
+	sess, err := join(j, req, relay.jailEnds)
+	relay.closeJailEnds()
+	if err != nil {
+		relay.stop()
+		return nil, err
+	}
+	relay.start()
+	sess.release = relay.drain
+	return sess, nil
 }
 
-func join(j Info, req joinRequest) (*Session, error) {
+// join starts a session in jail j. Without a terminal, the session's
+// stdio is stdio, or jailsh's own when stdio is nil.
+func join(j Info, req joinRequest, stdio []int) (*Session, error) {
 	fd, err := connectJail(j, j.UID)
 	if err != nil {
 		return nil, err
 	}
-	var stdio []int
-	if req.TTY == nil {
+	if req.TTY == nil && stdio == nil {
 		stdio = []int{0, 1, 2}
+	}
+	if req.TTY != nil {
+		stdio = nil
 	}
 	if err := sendMsg(fd, req, stdio...); err != nil {
 		unix.Close(fd)
@@ -356,5 +379,74 @@ func (p *joinedProcess) wait() int {
 		if m.Exit != nil {
 			return *m.Exit
 		}
+	}
+}
+
+// pipeRelay copies between the caller's stdio and pipes whose other ends
+// a session in a jail gets.
+type pipeRelay struct {
+	jailEnds []int      // stdin's read end, stdout's and stderr's write ends
+	ours     []*os.File // stdin's write end, stdout's and stderr's read ends
+	output   sync.WaitGroup
+}
+
+func newPipeRelay() (*pipeRelay, error) {
+	r := &pipeRelay{}
+	for i := 0; i < 3; i++ {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			r.closeJailEnds()
+			r.stop()
+			return nil, fmt.Errorf("create pipe: %w", err)
+		}
+		jail, ours := p[1], p[0] // the jail writes stdout and stderr
+		if i == 0 {
+			jail, ours = p[0], p[1] // and reads stdin
+		}
+		r.jailEnds = append(r.jailEnds, jail)
+		r.ours = append(r.ours, os.NewFile(uintptr(ours), "stdio-pipe"))
+	}
+	return r, nil
+}
+
+// start copies stdin into the jail and the jail's output out, until each
+// side ends.
+func (r *pipeRelay) start() {
+	go func() {
+		_, _ = io.Copy(r.ours[0], os.Stdin)
+		r.ours[0].Close()
+	}()
+	for i, dst := range []*os.File{os.Stdout, os.Stderr} {
+		src := r.ours[i+1]
+		r.output.Add(1)
+		go func() {
+			defer r.output.Done()
+			_, _ = io.Copy(dst, src)
+		}()
+	}
+}
+
+// drain waits, for a bounded time, until the jail's output has all been
+// copied: a process left in the background may keep the pipes open.
+func (r *pipeRelay) drain() {
+	done := make(chan struct{})
+	go func() {
+		r.output.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(drainTimeout):
+	}
+}
+
+func (r *pipeRelay) closeJailEnds() {
+	closeFDs(r.jailEnds)
+	r.jailEnds = nil
+}
+
+func (r *pipeRelay) stop() {
+	for _, f := range r.ours {
+		f.Close()
 	}
 }
