@@ -263,6 +263,13 @@ func TestJoinSocketGuarded(t *testing.T) {
 	if strings.Contains(r.stdout, "CONNECTED") || !strings.Contains(r.stdout, "TRIED") || !strings.Contains(r.stdout, "Permission denied") {
 		t.Errorf("a process in the jail reaches the join socket: %v", r)
 	}
+	// A session cannot ptrace the zygote, which receives every session's
+	// connection, though it runs with the zygote's credentials.
+	r = ssh(t, "jse-erin", "", `pid=$(pgrep -x jailsh-zygote) && perl -e 'syscall(101, 16, $ARGV[0] + 0, 0, 0) == 0 and print "ATTACHED\n"; print "TRIED $!\n"' "$pid"`)
+	if strings.Contains(r.stdout, "ATTACHED") || !strings.Contains(r.stdout, "TRIED Operation not permitted") {
+		t.Errorf("a session ptraces the zygote: %v", r)
+	}
+
 	// A login of another shared user never lands in erin's jail.
 	r = ssh(t, "jse-frank", "", "hostname; ps -e -o args")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "frank-jail\n") || strings.Contains(r.stdout, "sleep 315") {

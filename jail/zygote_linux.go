@@ -71,6 +71,14 @@ func RunZygote() {
 	// happens on this one.
 	runtime.LockOSThread()
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&zygoteComm[0])), 0, 0, 0)
+	// Sessions run as the zygote's uid in its user namespace. The kernel
+	// already refuses them ptrace while the zygote holds capabilities they
+	// lack; not dumpable, a tracer also needs CAP_SYS_PTRACE, which the
+	// default bounding set drops. The zygote receives every session's
+	// connection, so it keeps both guards.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		os.Exit(1)
+	}
 	z := &zygote{spec: &Spec{}, sessions: map[int]*zygoteSession{}}
 	// The socket to the init came without close-on-exec, and no session
 	// may inherit it.
