@@ -32,7 +32,7 @@ var env struct {
 }
 
 // Test accounts. Each one's policy entry is written by writePolicy.
-var accounts = []string{"jse-alice", "jse-bob", "jse-carol", "jse-broken", "jse-noroot", "jse-dave", "jse-erin", "jse-frank"}
+var accounts = []string{"jse-alice", "jse-bob", "jse-carol", "jse-broken", "jse-noroot", "jse-dave", "jse-erin", "jse-frank", "jse-gina"}
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -164,6 +164,9 @@ func writePolicy() error {
 		"users.d/jse-carol.toml":  "hostname = \"carol-jail\"\n",
 		"users.d/jse-broken.toml": "hostname = \"broken\"\nnetwrok = \"none\"\n",
 		"users.d/jse-noroot.toml": "root = \"/srv/no/such/root\"\n",
+		// Shared, with a mount whose source is missing: the jail's init
+		// fails while the first login starts it.
+		"users.d/jse-gina.toml": "session = \"shared\"\n[[mounts]]\nsource = \"/srv/no/such/source\"\ntarget = \"/data\"\n",
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(env.policyDir, name), []byte(text), 0o644); err != nil {

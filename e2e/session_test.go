@@ -34,7 +34,7 @@ func await(t *testing.T, done <-chan result, what string) result {
 }
 
 // TestSharedLoginsShareJail logs in twice as a shared user: the second
-// login sees the first one's processes and files, in the same PID
+// login finds the first one's processes and files, in the same PID
 // namespace, and both are audited.
 func TestSharedLoginsShareJail(t *testing.T) {
 	first := sshAsync(t, "jse-erin", "echo from-first > /tmp/shared-file; readlink /proc/self/ns/pid; exec sleep 312")
@@ -232,7 +232,7 @@ func TestJoinSocketGuarded(t *testing.T) {
 	init := waitForComm(t, "jse-erin", "jailsh-init")
 	sock := fmt.Sprintf("/proc/%d/cwd/join", init)
 
-	// jailctl list asks the init for its mode and sessions.
+	// jailctl list reads the mode and sessions from the init.
 	jails, r := listJails(t)
 	found := false
 	for _, j := range jails {
@@ -278,4 +278,20 @@ func TestJoinSocketGuarded(t *testing.T) {
 	_ = exec.Command("pkill", "-u", "jse-erin", "-x", "-f", "sleep 315").Run()
 	await(t, first, "jse-erin's login")
 	waitUserGone(t, "jse-erin", "the guard test")
+}
+
+// TestSharedStartFailureRefused checks that a shared jail that fails to
+// start refuses the login, with a message and an audit record, and leaves
+// nothing running.
+func TestSharedStartFailureRefused(t *testing.T) {
+	r := ssh(t, "jse-gina", "", "echo RAN")
+	if r.code != 1 || strings.Contains(r.stdout, "RAN") {
+		t.Errorf("login to a shared jail that cannot start: %v", r)
+	}
+	if !strings.Contains(r.stderr, "jailsh: login refused: start jail: open mount source") ||
+		!strings.Contains(r.stderr, "/srv/no/such/source") {
+		t.Errorf("stderr does not name the missing mount source: %q", r.stderr)
+	}
+	env.log.wait(t, "event=refuse", "user=jse-gina", "/srv/no/such/source")
+	waitUserGone(t, "jse-gina", "a refused shared login")
 }
