@@ -81,9 +81,9 @@ func TestSyslogLine(t *testing.T) {
 	if got := syslogLine(now, 4242, ev); got != want {
 		t.Errorf("syslogLine =\n%q, want\n%q", got, want)
 	}
-	refuse := syslogLine(now, 1, Event{Kind: EventRefuse, User: "x", Mode: "login", Reason: "no"})
-	if !strings.HasPrefix(refuse, "<84>") {
-		t.Errorf("refusal has priority %q, want <84> (authpriv.warning)", refuse[:4])
+	refusal := syslogLine(now, 1, Event{Kind: EventRefuse, User: "x", Mode: "login", Reason: "no"})
+	if !strings.HasPrefix(refusal, "<84>") {
+		t.Errorf("refusal has priority %q, want <84> (authpriv.warning)", refusal[:4])
 	}
 }
 

@@ -143,9 +143,10 @@ func setupJail(sync *os.File) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &server{spec: s, key: JailKey(s), zygote: -1, state: stateReady, started: time.Now()}
+	srv := &server{spec: s, zygote: -1, state: stateReady, started: time.Now()}
 	if s.Shared {
-		srv.state, srv.holders = stateStarting, 1
+		// Only logins that look for a shared jail compare keys.
+		srv.key, srv.state, srv.holders = JailKey(s), stateStarting, 1
 	}
 	// The limit goes in before the first nested namespace exists, since
 	// it is checked when a namespace is made, and before the mounts, which

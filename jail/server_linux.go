@@ -214,7 +214,7 @@ func (s *server) forkZygote() (int, int, error) {
 	defer null.Close()
 	attr := &syscall.ProcAttr{
 		Dir:   "/",
-		Env:   []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"},
+		Env:   helperEnv,
 		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), uintptr(fds[1])},
 		Sys:   nestedSysProcAttr(s.spec),
 	}

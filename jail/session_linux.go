@@ -14,6 +14,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// helperEnv is the whole environment of the init and the zygote. One OS
+// thread runs their Go code, since the default of one per CPU buys nothing
+// for a process that mostly waits. Setting it also keeps the runtime from
+// opening the host's cgroup files, which would stay open in the jail.
+var helperEnv = []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"}
+
 // killGrace is how long the jail has to end after SIGHUP or SIGTERM before
 // its init, and with it every process in the jail, is killed.
 const killGrace = time.Second
@@ -167,11 +173,7 @@ func startInit(s *Spec) (int, *os.File, []*os.File, error) {
 		sys.Pdeathsig = 0
 	}
 	attr := &syscall.ProcAttr{
-		// One OS thread runs the init's Go code; the default of one per
-		// CPU buys nothing for a process that mostly waits. Setting it also
-		// keeps the runtime from opening the host's cgroup files, which
-		// would stay open in the jail's PID 1.
-		Env:   []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"},
+		Env:   helperEnv,
 		Files: []uintptr{stdio[0].Fd(), stdio[1].Fd(), stdio[2].Fd(), child.Fd()},
 		Sys:   sys,
 	}

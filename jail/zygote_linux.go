@@ -71,11 +71,11 @@ func RunZygote() {
 	// happens on this one.
 	runtime.LockOSThread()
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&zygoteComm[0])), 0, 0, 0)
-	// Sessions run as the zygote's uid in its user namespace. The kernel
-	// already refuses them ptrace while the zygote holds capabilities they
-	// lack; not dumpable, a tracer also needs CAP_SYS_PTRACE, which the
-	// default bounding set drops. The zygote receives every session's
-	// connection, so it keeps both guards.
+	// Sessions run as the zygote's uid in its user namespace, and the
+	// zygote receives every session's connection. The kernel denies them
+	// ptrace while the zygote holds capabilities they lack. Not dumpable,
+	// the zygote also needs a tracer with CAP_SYS_PTRACE, which the
+	// default bounding set drops.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		os.Exit(1)
 	}
@@ -196,6 +196,7 @@ func (z *zygote) fork(req joinRequest, stdio []int) (int, *os.File, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+
 	attr := &syscall.ProcAttr{Dir: workDir(dir), Env: env, Sys: &syscall.SysProcAttr{Setsid: true}}
 	var master *os.File
 	if req.TTY != nil {
@@ -213,6 +214,7 @@ func (z *zygote) fork(req joinRequest, stdio []int) (int, *os.File, error) {
 		}
 		attr.Files = []uintptr{uintptr(stdio[0]), uintptr(stdio[1]), uintptr(stdio[2])}
 	}
+
 	pid, err := syscall.ForkExec(prog, argv, attr)
 	if err != nil {
 		if master != nil {
