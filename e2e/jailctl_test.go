@@ -204,6 +204,7 @@ type listedJail struct {
 	Processes int    `json:"processes"`
 	Mode      string `json:"mode"`
 	Sessions  int    `json:"sessions"`
+	Policy    string `json:"policy"`
 }
 
 // listJails runs jailctl list --json as root and returns its entries.

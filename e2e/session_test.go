@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +67,52 @@ func TestSharedLoginsShareJail(t *testing.T) {
 	env.log.wait(t, "event=leave", "user=jse-erin", "jail="+id, "status=0", "cmd=\"cat /tmp/shared-file")
 	env.log.wait(t, "event=leave", "user=jse-erin", "jail="+id, "status=143", "cmd=\"echo from-first")
 	waitUserGone(t, "jse-erin", "the last session of a shared jail without linger")
+}
+
+// TestSharedPolicyChange changes a shared user's policy while their jail
+// runs: the next login starts a jail of its own with the new settings,
+// and jailctl list marks the old jail as changed.
+func TestSharedPolicyChange(t *testing.T) {
+	first := sshAsync(t, "jse-erin", "exec sleep 313")
+	waitForProcess(t, "jse-erin", "sleep 313")
+	extra := filepath.Join(env.policyDir, "users.d/jse-erin.toml")
+	if err := os.WriteFile(extra, []byte("hostname = \"erin-jail-2\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(extra) })
+	second := sshAsync(t, "jse-erin", "hostname; ps -e -o args; exec sleep 314")
+	waitForProcess(t, "jse-erin", "sleep 314")
+
+	jails, r := listJails(t)
+	policyOf := map[string]string{} // hostname -> list's policy column
+	for _, j := range jails {
+		if j.User != "jse-erin" {
+			continue
+		}
+		h := jailctl(t, "", "enter", strconv.Itoa(j.ID), "--", "hostname")
+		policyOf[strings.TrimSpace(h.stdout)] = j.Policy
+	}
+	if len(policyOf) != 2 {
+		t.Errorf("jse-erin's jails by hostname = %v, want erin-jail and erin-jail-2; list: %v", policyOf, r)
+	}
+	if policyOf["erin-jail"] != "changed" {
+		t.Errorf("policy of the jail on the old policy = %q, want changed", policyOf["erin-jail"])
+	}
+	if policyOf["erin-jail-2"] != "current" {
+		t.Errorf("policy of the jail on the new policy = %q, want current", policyOf["erin-jail-2"])
+	}
+	if r := jailctl(t, "", "stop", "jse-erin"); r.code != 0 {
+		t.Errorf("jailctl stop jse-erin: %v", r)
+	}
+	await(t, first, "the login on the old policy")
+	r2 := await(t, second, "the login on the new policy")
+	if !strings.HasPrefix(r2.stdout, "erin-jail-2\n") {
+		t.Errorf("a login after the policy changed got the old hostname: %v", r2)
+	}
+	if strings.Contains(r2.stdout, "sleep 313") {
+		t.Errorf("a login after the policy changed sees the old jail's processes: %v", r2)
+	}
+	waitUserGone(t, "jse-erin", "both of jse-erin's jails after jailctl stop")
 }
 
 // auditField returns the value of key in an audit line.

@@ -25,8 +25,12 @@ type Info struct {
 	Processes int       `json:"processes"`
 	// Mode and Sessions are what the jail's init reports; FindJails
 	// leaves them empty, and QueryStatus fills them in.
-	Mode      string `json:"mode,omitempty"` // "private" or "shared"
-	Sessions  int    `json:"sessions"`
+	Mode     string `json:"mode,omitempty"` // "private" or "shared"
+	Sessions int    `json:"sessions"`
+	// Policy tells of a shared jail whether it was built from the user's
+	// policy as it is now ("current") or as it was ("changed"). jailctl
+	// fills it in; a new login joins only a jail whose policy is current.
+	Policy    string `json:"policy,omitempty"`
 	startTime uint64
 }
 

@@ -26,14 +26,48 @@ func findJails() ([]jail.Info, error) {
 		}
 		return u.Name
 	})
+	currentKeys := map[int]string{} // by uid
 	for i := range jails {
 		// A jail that is still starting or already ending may not
 		// reply; it is listed without its sessions.
-		if st, err := jail.QueryStatus(jails[i]); err == nil {
-			jails[i].Mode, jails[i].Sessions = st.Mode, st.Sessions
+		status, err := jail.QueryStatus(jails[i])
+		if err != nil {
+			continue
+		}
+		jails[i].Mode, jails[i].Sessions = status.Mode, status.Sessions
+		if status.Key == "" {
+			continue
+		}
+		current, ok := currentKeys[jails[i].UID]
+		if !ok {
+			current = currentKey(jails[i].UID)
+			currentKeys[jails[i].UID] = current
+		}
+		jails[i].Policy = "changed"
+		if status.Key == current {
+			jails[i].Policy = "current"
 		}
 	}
 	return jails, err
+}
+
+// currentKey returns the jail key that a login of uid would look for now.
+// It returns "" when the user's policy fails to resolve, because then no
+// login joins any of the user's jails.
+func currentKey(uid int) string {
+	u, err := policy.LookupUID(passwdFile, uid)
+	if err != nil {
+		return ""
+	}
+	pol, err := policy.LoadForUser(policyDir, u.Name, policy.Options{Trusted: true})
+	if err != nil {
+		return ""
+	}
+	j, err := pol.Resolve(*u)
+	if err != nil {
+		return ""
+	}
+	return jail.JailKey(jail.NewSpec(j, j.Shell, nil, nil))
 }
 
 // matchJails returns the jails of user or with ID target.
@@ -73,13 +107,16 @@ func runList(args []string) int {
 		return 0
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tUSER\tUID\tSTARTED\tMODE\tSESSIONS\tROOT\tNETWORK\tPROCESSES")
+	fmt.Fprintln(w, "ID\tUSER\tUID\tSTARTED\tMODE\tSESSIONS\tPOLICY\tROOT\tNETWORK\tPROCESSES")
 	for _, j := range jails {
-		mode, sessions := j.Mode, strconv.Itoa(j.Sessions)
+		mode, sessions, policyState := j.Mode, strconv.Itoa(j.Sessions), j.Policy
 		if mode == "" {
 			mode, sessions = "-", "-"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\n", j.ID, j.User, j.UID, j.Started.Format(time.DateTime), mode, sessions, j.Root, j.Network, j.Processes)
+		if policyState == "" {
+			policyState = "-"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", j.ID, j.User, j.UID, j.Started.Format(time.DateTime), mode, sessions, policyState, j.Root, j.Network, j.Processes)
 	}
 	w.Flush()
 	return 0
