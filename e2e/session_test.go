@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // In the test policy jse-erin has shared sessions, jse-frank has shared
@@ -89,8 +91,8 @@ func TestSharedPolicyChange(t *testing.T) {
 		if j.User != "jse-erin" {
 			continue
 		}
-		h := jailctl(t, "", "enter", strconv.Itoa(j.ID), "--", "hostname")
-		policyOf[strings.TrimSpace(h.stdout)] = j.Policy
+		hostname := jailctl(t, "", "enter", strconv.Itoa(j.ID), "--", "hostname")
+		policyOf[strings.TrimSpace(hostname.stdout)] = j.Policy
 	}
 	if len(policyOf) != 2 {
 		t.Errorf("jse-erin's jails by hostname = %v, want erin-jail and erin-jail-2; list: %v", policyOf, r)
@@ -105,14 +107,54 @@ func TestSharedPolicyChange(t *testing.T) {
 		t.Errorf("jailctl stop jse-erin: %v", r)
 	}
 	await(t, first, "the login on the old policy")
-	r2 := await(t, second, "the login on the new policy")
-	if !strings.HasPrefix(r2.stdout, "erin-jail-2\n") {
-		t.Errorf("a login after the policy changed got the old hostname: %v", r2)
+	newLogin := await(t, second, "the login on the new policy")
+	if !strings.HasPrefix(newLogin.stdout, "erin-jail-2\n") {
+		t.Errorf("a login after the policy changed got the old hostname: %v", newLogin)
 	}
-	if strings.Contains(r2.stdout, "sleep 313") {
-		t.Errorf("a login after the policy changed sees the old jail's processes: %v", r2)
+	if strings.Contains(newLogin.stdout, "sleep 313") {
+		t.Errorf("a login after the policy changed sees the old jail's processes: %v", newLogin)
 	}
 	waitUserGone(t, "jse-erin", "both of jse-erin's jails after jailctl stop")
+}
+
+// TestZygoteDeathEndsJail kills the zygote of a shared jail, and of a
+// private jail that root entered. Only the zygote can end the sessions it
+// forked, so each jail ends with it, and the shared jail's end is audited
+// with the zygote's status.
+func TestZygoteDeathEndsJail(t *testing.T) {
+	t.Run("shared", func(t *testing.T) {
+		first := sshAsync(t, "jse-erin", "exec sleep 315")
+		waitForProcess(t, "jse-erin", "sleep 315")
+		init := waitForComm(t, "jse-erin", "jailsh-init")
+		zygote := waitForComm(t, "jse-erin", "jailsh-zygote")
+		if err := unix.Kill(zygote, unix.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if r := await(t, first, "a login whose zygote was killed"); r.code == 0 {
+			t.Errorf("a login whose zygote was killed succeeded: %v", r)
+		}
+		env.log.wait(t, "event=end", "user=jse-erin", "mode=shared", "status=137",
+			"reason=\"the jail's zygote ended\"", fmt.Sprintf("jail=%d", init))
+		waitUserGone(t, "jse-erin", "the end of a shared jail whose zygote was killed")
+	})
+	t.Run("private", func(t *testing.T) {
+		login := sshAsync(t, "jse-dave", "exec sleep 316")
+		waitForProcess(t, "jse-dave", "sleep 316")
+		entered := make(chan result, 1)
+		go func() { entered <- jailctl(t, "", "enter", "jse-dave", "--", "sleep", "317") }()
+		waitForProcess(t, "jse-dave", "sleep 317")
+		zygote := waitForComm(t, "jse-dave", "jailsh-zygote")
+		if err := unix.Kill(zygote, unix.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if r := await(t, login, "a private login whose jail lost its zygote"); r.code != 128+9 {
+			t.Errorf("status of a private login whose jail lost its zygote = %d, want %d: %v", r.code, 128+9, r)
+		}
+		if r := await(t, entered, "jailctl enter whose zygote was killed"); r.code == 0 {
+			t.Errorf("jailctl enter whose zygote was killed succeeded: %v", r)
+		}
+		waitUserGone(t, "jse-dave", "the end of a private jail whose zygote was killed")
+	})
 }
 
 // auditField returns the value of key in an audit line.

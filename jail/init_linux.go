@@ -102,7 +102,12 @@ func RunInit() {
 	if srv.spec.Shared {
 		// The socket to the first login holds the jail until it closes.
 		go srv.holdCreator(sync)
-		os.Exit(reapUntil(pid))
+		// The zygote never exits while the init runs, unless it is
+		// killed. The jail then ends, since only the zygote can end
+		// the sessions it forked.
+		status := reapUntil(pid)
+		srv.mu.Lock()
+		srv.end(status, "the jail's zygote ended")
 	}
 	sync.Close()
 	os.Exit(reap(pid))

@@ -248,7 +248,7 @@ func (s *server) listenZygote(fd int) {
 		fds, err := recvMsg(fd, &m)
 		closeFDs(fds)
 		if err == io.EOF || err != nil && !isTimeout(err) && err != unix.EINTR {
-			return
+			break
 		}
 		if m.Ended != 0 {
 			s.mu.Lock()
@@ -257,6 +257,15 @@ func (s *server) listenZygote(fd int) {
 			s.mu.Unlock()
 		}
 	}
+	if s.spec.Shared {
+		// The zygote is the shared jail's first process, so RunInit
+		// reaps it and ends the jail with its exit status.
+		return
+	}
+	// The zygote alone can end the sessions it forked, so the jail ends
+	// with it, and its program gets SIGKILL.
+	s.mu.Lock()
+	s.end(128+int(unix.SIGKILL), "the jail's zygote ended")
 }
 
 // holdCreator keeps a shared jail for the login that started it: the
@@ -295,7 +304,7 @@ func (s *server) idle() {
 		return
 	}
 	if s.state == stateStarting || s.spec.Linger == 0 {
-		s.end()
+		s.end(0, "")
 	}
 	if s.linger != nil {
 		return
@@ -309,32 +318,34 @@ func (s *server) idle() {
 		}
 		s.linger = nil
 		if s.holders == 0 && s.sessions == 0 {
-			s.end()
+			s.end(0, "")
 		}
 	})
 	s.linger = t
 }
 
-// end ends the jail: the init exits, and the kernel kills every process
-// in its PID namespace. A shared jail's end is audited, since no login is
-// left to record it. Called with s.mu held; it does not return.
-func (s *server) end() {
+// end ends the jail: the init exits with status, and the kernel kills
+// every process in its PID namespace. A shared jail's end is audited, with
+// status and reason, since no login is left to record it. Called with s.mu
+// held; it does not return.
+func (s *server) end(status int, reason string) {
 	// A jail its first login dropped in the race for the shared jail
 	// never ran a session, and has no end to record.
 	abandoned := s.state == stateStarting
 	s.state = stateClosing
 	unix.Close(s.ln)
-	if s.audit != nil && !abandoned {
+	if s.spec.Shared && s.audit != nil && !abandoned {
 		root := s.spec.Root
 		if s.spec.RootTmpfs {
 			root = "tmpfs"
 		}
 		ev := Event{Kind: EventEnd, User: s.spec.User, UID: s.spec.UID, Mode: ModeShared, Root: root,
-			PID: s.spec.HostPID, JailID: s.spec.HostPID, Duration: time.Since(s.started)}
+			PID: s.spec.HostPID, JailID: s.spec.HostPID, Duration: time.Since(s.started),
+			Status: status, Reason: reason}
 		// The record is lost when syslog fails; the jail ends all the same.
 		_, _ = s.audit.WriteString(syslogLine(time.Now(), s.spec.HostPID, ev))
 	}
-	os.Exit(0)
+	os.Exit(status)
 }
 
 // userNamespaceKnob opens the jail's user.max_user_namespaces. It is
