@@ -92,7 +92,7 @@ func scalar[T any](name string, field func(*Settings) *T) settingKey {
 			return nil
 		}
 		var v any = *p
-		place := s.origin.place(name)
+		place := s.origin.place(strings.Split(name, ".")...)
 		if e, ok := v.(expandable); ok {
 			var err error
 			if v, err = e.expand(u); err != nil {

@@ -50,6 +50,9 @@ hostname = "default"
 [groups.staff]
 hostname = "staff"
 network = "host"
+
+[groups.staff.limits]
+processes = 100
 `
 	p := newGroupPolicy(t, main, map[string]string{"staff": "shell = \"/bin/sh\"\n"}, nil)
 	j := resolve(t, p, bob)
@@ -68,6 +71,8 @@ network = "host"
 		"shell":    {File: "/etc/jailsh/groups.d/staff.toml", Line: 1, Key: "shell"},
 		"root":     {File: "/etc/jailsh/jailsh.toml", Line: 2, Key: "defaults.root"},
 		"path":     {Key: "path"},
+		// The key's own line, not its table's header.
+		"limits.processes": {File: "/etc/jailsh/jailsh.toml", Line: 10, Key: "groups.staff.limits.processes"},
 	}
 	for k, want := range wantOrigins {
 		if got := j.Origins[k]; got != want {
