@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,8 @@ const (
 	statusTimeout = 500 * time.Millisecond
 	// sessionTimeout bounds the wait for a session's program to start.
 	sessionTimeout = 10 * time.Second
+	// leadTimeout bounds the wait for the init to confirm the lead.
+	leadTimeout = 5 * time.Second
 )
 
 // Launch starts a private jail for s, or joins or starts the user's
@@ -150,6 +153,20 @@ func (si *sharedInit) waitTick() {
 func (si *sharedInit) lead() error {
 	if _, err := si.link.WriteString(leadMessage); err != nil {
 		return fmt.Errorf("keep the jail just started: %w", err)
+	}
+	// The init replies with the jail's state once it took the lead. The
+	// join that follows would otherwise race it and find the jail still
+	// starting.
+	if err := setRecvTimeout(int(si.link.Fd()), leadTimeout); err != nil {
+		return fmt.Errorf("keep the jail just started: %w", err)
+	}
+	buf := make([]byte, 64)
+	n, err := si.link.Read(buf)
+	if err != nil {
+		return fmt.Errorf("keep the jail just started: no reply from jail %d: %w", si.pid, err)
+	}
+	if state := strings.TrimSuffix(string(buf[:n]), "\n"); state != stateReady {
+		return fmt.Errorf("keep the jail just started: jail %d is %s", si.pid, state)
 	}
 	return nil
 }

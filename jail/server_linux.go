@@ -269,8 +269,9 @@ func (s *server) listenZygote(fd int) {
 }
 
 // holdCreator keeps a shared jail for the login that started it: the
-// login keeps it, by sending "lead", or drops it, by closing the socket.
-// Either way the socket holds the jail until it closes.
+// login keeps it, by sending "lead" (the reply is the jail's state), or
+// drops it, by closing the socket. Either way the socket holds the jail
+// until it closes.
 func (s *server) holdCreator(sync *os.File) {
 	buf := make([]byte, 64)
 	for {
@@ -283,7 +284,11 @@ func (s *server) holdCreator(sync *os.File) {
 			if s.state == stateStarting {
 				s.state = stateReady
 			}
+			state := s.state
 			s.mu.Unlock()
+			// The login joins once it reads the reply, so the state is
+			// set before it is sent.
+			_, _ = sync.WriteString(state + "\n")
 		}
 	}
 	sync.Close()
