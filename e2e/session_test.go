@@ -193,12 +193,17 @@ func TestSharedRace(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]result, n)
 	gate := make(chan struct{})
+	// Each login marks its arrival in the jail's /tmp and stays until all
+	// n have arrived, for 10s at most: a login that came after the others
+	// ended would rightly start a jail of its own.
+	command := fmt.Sprintf("readlink /proc/self/ns/pid; mktemp -p /tmp race.XXXXXX >/dev/null; "+
+		"for i in $(seq 100); do [ $(ls /tmp | grep -c '^race\\.') -ge %d ] && break; sleep 0.1; done", n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-gate
-			results[i] = ssh(t, "jse-erin", "", "readlink /proc/self/ns/pid; sleep 2")
+			results[i] = ssh(t, "jse-erin", "", command)
 		}()
 	}
 	close(gate)
