@@ -117,6 +117,44 @@ func TestSharedPolicyChange(t *testing.T) {
 	waitUserGone(t, "jse-erin", "both of jse-erin's jails after jailctl stop")
 }
 
+// TestChangedJailSkipsLinger gives jse-frank an hour of linger, changes
+// the policy while a jail of theirs runs, and logs in on the new policy:
+// the old jail, which no login can join any more, ends with its last
+// session instead of lingering.
+func TestChangedJailSkipsLinger(t *testing.T) {
+	extra := filepath.Join(env.policyDir, "users.d/jse-frank.toml")
+	t.Cleanup(func() {
+		os.Remove(extra)
+		jailctl(t, "", "stop", "jse-frank")
+		waitUserGone(t, "jse-frank", "jailctl stop of the jail on the new policy")
+	})
+	if err := os.WriteFile(extra, []byte("linger = \"1h\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first := sshAsync(t, "jse-frank", "exec sleep 319")
+	waitForProcess(t, "jse-frank", "sleep 319")
+	oldInit := waitForComm(t, "jse-frank", "jailsh-init")
+
+	if err := os.WriteFile(extra, []byte("linger = \"1h\"\nhostname = \"frank-jail-2\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := ssh(t, "jse-frank", "", "hostname"); r.stdout != "frank-jail-2\n" {
+		t.Errorf("login on the new policy: %v", r)
+	}
+	if err := exec.Command("pkill", "-u", "jse-frank", "-x", "-f", "sleep 319").Run(); err != nil {
+		t.Fatalf("pkill sleep 319: %v", err)
+	}
+	await(t, first, "the login on the old policy")
+	deadline := time.Now().Add(10 * time.Second)
+	for unix.Kill(oldInit, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the jail on the old policy still runs 10s after its last session, with linger 1h")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	env.log.wait(t, "event=end", "user=jse-frank", "mode=shared", fmt.Sprintf("jail=%d", oldInit))
+}
+
 // TestZygoteDeathEndsJail kills the zygote of a shared jail, and of a
 // private jail that root entered. Only the zygote can end the sessions it
 // forked, so each jail ends with it, and the shared jail's end is audited

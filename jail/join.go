@@ -33,8 +33,9 @@ const (
 // stdout and stderr come with it as descriptors.
 type joinRequest struct {
 	Op string `json:"op"`
-	// Key, when set, must equal the jail's: a login joins only a jail
-	// built from the policy it would get itself.
+	// Key, when set, must equal the jail's for opSession: a login joins
+	// only a jail built from the policy it would get itself. With
+	// opStatus, a different key supersedes the jail (server.supersede).
 	Key  string   `json:"key,omitempty"`
 	Path string   `json:"path,omitempty"` // empty: the jail's shell
 	Argv []string `json:"argv,omitempty"`

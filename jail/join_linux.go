@@ -57,7 +57,7 @@ func StartShared(s *Spec) (*Session, bool, error) {
 		if own != nil {
 			ownPID = own.pid
 		}
-		cands := findCandidates("/proc", uid)
+		cands := findCandidates("/proc", uid, key)
 		ch, c := chooseJail(cands, key, ownPID)
 		switch ch {
 		case choiceJoin:
@@ -178,8 +178,9 @@ func (si *sharedInit) close() { si.link.Close() }
 // its jails, each with its status when its init replies. A process counts from
 // the moment it is cloned: PID 1 of a PID namespace one level below the
 // reader's, running the root-owned jailsh binary. No process in a jail
-// can make one: its children are at least two levels below.
-func findCandidates(procRoot string, uid int) []candidate {
+// can make one: its children are at least two levels below. key is the
+// key of the jail the login looks for; see queryStatus.
+func findCandidates(procRoot string, uid int, key string) []candidate {
 	entries, err := os.ReadDir(procRoot)
 	if err != nil {
 		return nil
@@ -195,7 +196,7 @@ func findCandidates(procRoot string, uid int) []candidate {
 			continue
 		}
 		c := candidate{PID: pid, StartTime: info.startTime}
-		if st, err := queryStatus(info, uid); err == nil {
+		if st, err := queryStatus(info, uid, key); err == nil {
 			c.Status = &st
 		}
 		out = append(out, c)
@@ -263,7 +264,9 @@ func connectJail(j Info, uid int) (int, error) {
 }
 
 // queryStatus requests the status of jail j, owned by uid, from its init.
-func queryStatus(j Info, uid int) (JailStatus, error) {
+// A login passes the key of the jail it looks for, which tells a jail of
+// an older policy that no login will join it; jailctl passes "".
+func queryStatus(j Info, uid int, key string) (JailStatus, error) {
 	var st JailStatus
 	fd, err := connectJail(j, uid)
 	if err != nil {
@@ -273,7 +276,7 @@ func queryStatus(j Info, uid int) (JailStatus, error) {
 	if err := setRecvTimeout(fd, statusTimeout); err != nil {
 		return st, err
 	}
-	if err := sendMsg(fd, joinRequest{Op: opStatus}); err != nil {
+	if err := sendMsg(fd, joinRequest{Op: opStatus, Key: key}); err != nil {
 		return st, err
 	}
 	_, err = recvMsg(fd, &st)
@@ -282,7 +285,7 @@ func queryStatus(j Info, uid int) (JailStatus, error) {
 
 // QueryStatus requests the status of the running jail j from its init. It
 // needs root, or the uid that owns the jail.
-func QueryStatus(j Info) (JailStatus, error) { return queryStatus(j, j.UID) }
+func QueryStatus(j Info) (JailStatus, error) { return queryStatus(j, j.UID, "") }
 
 // joinJail starts a session in the jail of candidate c, owned by uid.
 func joinJail(c candidate, uid int, req joinRequest) (*Session, error) {

@@ -35,6 +35,9 @@ type server struct {
 	zygote    int // socket to the zygote, or -1 before it runs
 	zygotePID int
 	linger    *time.Timer
+	// superseded is set once a login looked for a jail with another
+	// key; see supersede.
+	superseded bool
 }
 
 // listenJoin creates the join socket in a tmpfs that is mounted nowhere
@@ -110,6 +113,9 @@ func (s *server) handle(conn int) {
 	switch req.Op {
 	case opStatus:
 		closeFDs(fds)
+		if req.Key != "" {
+			s.supersede(req.Key)
+		}
 		_ = sendMsg(conn, s.status())
 	case opSession:
 		if err := s.startSession(conn, req, fds); err != nil {
@@ -134,6 +140,24 @@ func (s *server) status() JailStatus {
 		st.Sessions++ // the jail's own program
 	}
 	return st
+}
+
+// supersede records that a login looked for a jail with key, the key of
+// the user's policy as it is now. A shared jail built from another policy
+// takes no new session, so a linger time would hold it for nothing: it
+// ends with its last session instead.
+func (s *server) supersede(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.spec.Shared || key == s.key || s.superseded {
+		return
+	}
+	s.superseded = true
+	if s.linger != nil {
+		s.linger.Stop()
+		s.linger = nil
+	}
+	s.idle()
 }
 
 // startSession hands a session request, with its connection and stdio, to
@@ -308,7 +332,7 @@ func (s *server) idle() {
 	if !s.spec.Shared || s.holders > 0 || s.sessions > 0 || s.state == stateClosing {
 		return
 	}
-	if s.state == stateStarting || s.spec.Linger == 0 {
+	if s.state == stateStarting || s.spec.Linger == 0 || s.superseded {
 		s.end(0, "")
 	}
 	if s.linger != nil {

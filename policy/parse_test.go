@@ -272,7 +272,7 @@ func TestParseFileErrors(t *testing.T) {
 		{"unlisted allow", "unlisted = \"allow\"\n", 1, "unlisted", `invalid value "allow"`},
 		{"session together", "[defaults]\nsession = \"together\"\n", 2, "defaults.session", `invalid session "together": use "private" or "shared"`},
 		{"session as boolean", "[defaults]\nsession = true\n", 2, "defaults.session", `like session = "shared", got boolean true`},
-		{"linger without unit", "[defaults]\nlinger = \"30\"\n", 2, "defaults.linger", `invalid linger "30": write a duration such as "30s"`},
+		{"linger without unit", "[defaults]\nlinger = \"30\"\n", 2, "defaults.linger", `invalid linger "30": write a duration from "0s" to "24h", such as "30s"`},
 		{"linger as integer", "[defaults]\nlinger = 30\n", 2, "defaults.linger", `like linger = "10m", got integer 30`},
 		{"linger negative", "[defaults]\nlinger = \"-1s\"\n", 2, "defaults.linger", `must be from "0s" to "24h"`},
 		{"linger over a day", "[defaults]\nlinger = \"25h\"\n", 2, "defaults.linger", `must be from "0s" to "24h"`},

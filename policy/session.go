@@ -48,7 +48,7 @@ func (l *Linger) UnmarshalTOML(value any) error {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("invalid linger %q: write a duration such as \"30s\", \"10m\" or \"1h\"", s)
+		return fmt.Errorf("invalid linger %q: write a duration from \"0s\" to \"24h\", such as \"30s\", \"10m\" or \"1h\"", s)
 	}
 	if d < 0 || d > MaxLinger {
 		return fmt.Errorf("invalid linger %q: must be from \"0s\" to \"24h\"", s)
