@@ -246,6 +246,9 @@ func TestListAndStop(t *testing.T) {
 		if r.code != 128+9 {
 			t.Errorf("session status after jailctl stop = %d, want %d", r.code, 128+9)
 		}
+		if r.stderr != "jailsh: the jail ended\n" {
+			t.Errorf("session's message after jailctl stop = %q, want %q", r.stderr, "jailsh: the jail ended\n")
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the session did not end after jailctl stop")
 	}

@@ -383,7 +383,7 @@ func (p *joinedProcess) kill() { p.signal(unix.SIGKILL) }
 
 // wait returns the program's exit code, or 128+SIGKILL when the jail
 // ended under it.
-func (p *joinedProcess) wait() int {
+func (p *joinedProcess) wait() (int, bool) {
 	defer unix.Close(p.conn)
 	for {
 		var m sessionMessage
@@ -392,12 +392,11 @@ func (p *joinedProcess) wait() int {
 		if err == unix.EINTR {
 			continue
 		}
-		if err == io.EOF || err != nil {
-			fmt.Fprintf(os.Stderr, "%s: the jail ended\n", filepath.Base(os.Args[0]))
-			return 128 + int(unix.SIGKILL)
+		if err != nil {
+			return 128 + int(unix.SIGKILL), true
 		}
 		if m.Exit != nil {
-			return *m.Exit
+			return *m.Exit, false
 		}
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -60,7 +62,9 @@ type Session struct {
 type process interface {
 	signal(sig unix.Signal)
 	kill() // ends the program at once
-	wait() int
+	// wait returns the program's exit code, and whether the jail ended
+	// under the program (jailctl stop, or its zygote killed).
+	wait() (code int, jailEnded bool)
 }
 
 // InitPID returns the host PID of the jail's init.
@@ -74,7 +78,7 @@ type initProcess struct{ pid int }
 func (p initProcess) signal(sig unix.Signal) { _ = unix.Kill(p.pid, sig) }
 func (p initProcess) kill()                  { _ = unix.Kill(p.pid, unix.SIGKILL) }
 
-func (p initProcess) wait() int {
+func (p initProcess) wait() (int, bool) {
 	for {
 		var ws unix.WaitStatus
 		_, err := unix.Wait4(p.pid, &ws, 0, nil)
@@ -82,9 +86,11 @@ func (p initProcess) wait() int {
 			continue
 		}
 		if err != nil {
-			return 1
+			return 1, false
 		}
-		return exitCode(ws)
+		// The init exits with its program's code; a signal ends it only
+		// from outside the jail.
+		return exitCode(ws), ws.Signaled()
 	}
 }
 
@@ -286,9 +292,20 @@ func (s *Session) Wait() int {
 			}
 		}
 	}()
-	code := s.proc.wait()
+	code, jailEnded := s.proc.wait()
 	close(done)
 	r.drain()
+	r.stop()
+	if jailEnded {
+		// Written once the login terminal has its own modes back. On a
+		// terminal the cursor is likely after the jail's prompt, so the
+		// message starts on a line of its own.
+		lead := ""
+		if r != nil {
+			lead = "\n"
+		}
+		fmt.Fprintf(os.Stderr, "%s%s: the jail ended\n", lead, strings.TrimPrefix(filepath.Base(os.Args[0]), "-"))
+	}
 	if s.release != nil {
 		s.release()
 	}
