@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func jailctl(t *testing.T, user string, args ...string) result {
@@ -203,7 +205,7 @@ type listedJail struct {
 	Network   string `json:"network"`
 	Processes int    `json:"processes"`
 	Mode      string `json:"mode"`
-	Sessions  int    `json:"sessions"`
+	Sessions  *int   `json:"sessions"`
 	Policy    string `json:"policy"`
 }
 
@@ -236,6 +238,22 @@ func TestListAndStop(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("jailctl list does not show jse-bob's jail: %q", r.stdout)
+	}
+
+	// A stopped init does not reply, so its mode and sessions are
+	// unknown, and the JSON leaves them out.
+	init := waitForComm(t, "jse-bob", "jailsh-init")
+	if err := unix.Kill(init, unix.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	jails, r = listJails(t)
+	if err := unix.Kill(init, unix.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jails {
+		if j.ID == init && (j.Mode != "" || j.Sessions != nil) {
+			t.Errorf("a stopped init in jailctl list --json: %+v, want no mode and no sessions; list: %v", j, r)
+		}
 	}
 
 	if r := jailctl(t, "", "stop", "jse-bob"); r.code != 0 || !strings.HasPrefix(r.stdout, "stopped jail ") {

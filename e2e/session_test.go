@@ -103,6 +103,17 @@ func TestSharedPolicyChange(t *testing.T) {
 	if policyOf["erin-jail-2"] != "current" {
 		t.Errorf("policy of the jail on the new policy = %q, want current", policyOf["erin-jail-2"])
 	}
+
+	// A policy that does not load refuses logins: list says so.
+	if err := os.WriteFile(extra, []byte("hostname = \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jails, r = listJails(t)
+	for _, j := range jails {
+		if j.User == "jse-erin" && j.Policy != "invalid" {
+			t.Errorf("policy of jail %d with a broken policy file = %q, want invalid; list: %v", j.ID, j.Policy, r)
+		}
+	}
 	if r := jailctl(t, "", "stop", "jse-erin"); r.code != 0 {
 		t.Errorf("jailctl stop jse-erin: %v", r)
 	}
@@ -370,8 +381,8 @@ func TestJoinSocketGuarded(t *testing.T) {
 	for _, j := range jails {
 		if j.ID == init {
 			found = true
-			if j.Mode != "shared" || j.Sessions != 1 {
-				t.Errorf("jse-erin's jail in jailctl list: mode %q, %d sessions; want shared, 1", j.Mode, j.Sessions)
+			if j.Mode != "shared" || j.Sessions == nil || *j.Sessions != 1 {
+				t.Errorf("jse-erin's jail in jailctl list: %+v; want mode shared, 1 session", j)
 			}
 		}
 	}

@@ -26,7 +26,7 @@ type Info struct {
 	// Mode and Sessions are what the jail's init reports; FindJails
 	// leaves them empty, and QueryStatus fills them in.
 	Mode     string `json:"mode,omitempty"` // "private" or "shared"
-	Sessions int    `json:"sessions"`
+	Sessions *int   `json:"sessions,omitempty"`
 	// Policy tells of a shared jail whether it was built from the user's
 	// policy as it is now ("current") or as it was ("changed"). jailctl
 	// fills it in; a new login joins only a jail whose policy is current.

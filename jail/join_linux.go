@@ -347,6 +347,9 @@ func join(j Info, req joinRequest, stdio []int) (*Session, error) {
 	}
 	var reply sessionMessage
 	files, err := recvMsg(fd, &reply)
+	if isTimeout(err) {
+		err = fmt.Errorf("no reply within %v: the jail's init may be stopped or overloaded; see jailctl list", sessionTimeout)
+	}
 	if err == nil && reply.Error != "" {
 		err = errors.New(reply.Error)
 	}

@@ -34,7 +34,7 @@ func findJails() ([]jail.Info, error) {
 		if err != nil {
 			continue
 		}
-		jails[i].Mode, jails[i].Sessions = status.Mode, status.Sessions
+		jails[i].Mode, jails[i].Sessions = status.Mode, &status.Sessions
 		if status.Key == "" {
 			continue
 		}
@@ -43,17 +43,20 @@ func findJails() ([]jail.Info, error) {
 			current = currentKey(jails[i].UID)
 			currentKeys[jails[i].UID] = current
 		}
-		jails[i].Policy = "changed"
-		if status.Key == current {
+		switch current {
+		case "":
+			jails[i].Policy = "invalid"
+		case status.Key:
 			jails[i].Policy = "current"
+		default:
+			jails[i].Policy = "changed"
 		}
 	}
 	return jails, err
 }
 
-// currentKey returns the jail key that a login of uid would look for now.
-// It returns "" when the user's policy fails to resolve, because then no
-// login joins any of the user's jails.
+// currentKey returns the jail key that a login of uid would look for now,
+// or "" when the user's policy fails to load, so that logins are refused.
 func currentKey(uid int) string {
 	u, err := policy.LookupUID(passwdFile, uid)
 	if err != nil {
@@ -109,9 +112,12 @@ func runList(args []string) int {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tUSER\tUID\tSTARTED\tMODE\tSESSIONS\tPOLICY\tROOT\tNETWORK\tPROCESSES")
 	for _, j := range jails {
-		mode, sessions, policyState := j.Mode, strconv.Itoa(j.Sessions), j.Policy
+		mode, sessions, policyState := j.Mode, "-", j.Policy
 		if mode == "" {
-			mode, sessions = "-", "-"
+			mode = "-"
+		}
+		if j.Sessions != nil {
+			sessions = strconv.Itoa(*j.Sessions)
 		}
 		if policyState == "" {
 			policyState = "-"
