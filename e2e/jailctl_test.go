@@ -88,6 +88,21 @@ func TestCheckUserPrintsEffectivePolicy(t *testing.T) {
 	}
 }
 
+func TestCheckUserRoot(t *testing.T) {
+	dir := validPolicyDir(t)
+	r := jailctl(t, "", "check", "--dir", dir, "--user", "root")
+	if r.code != 1 || !strings.Contains(r.stderr, "jailsh never jails root") {
+		t.Errorf("check --user root: %v", r)
+	}
+}
+
+func TestBadFlagNamesCommand(t *testing.T) {
+	r := jailctl(t, "", "list", "--xml")
+	if r.code != 2 || r.stderr != "jailctl list: flag provided but not defined: -xml; see jailctl list -h\n" {
+		t.Errorf("jailctl list --xml: %v", r)
+	}
+}
+
 func TestCheckRejectsUnsafeFolder(t *testing.T) {
 	dir := validPolicyDir(t)
 	if err := os.Chmod(dir, 0o775); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,13 +25,13 @@ const (
 // or prints one user's effective policy, as `sshd -T` does. The exit
 // status is 0 only when the policy is safe to use.
 func runCheck(args []string) int {
-	fset := flag.NewFlagSet("check", flag.ContinueOnError)
+	fset := newFlagSet("jailctl check")
 	dir := fset.String("dir", policyDir, "policy `DIR` to check")
 	user := fset.String("user", "", "print the effective policy of user `NAME`")
 	sshd := fset.Bool("sshd", false, "also check sshd's effective configuration for every jailed account")
 	sshdConfigFile := fset.String("sshd-config", "", "sshd configuration `FILE` for --sshd (default: sshd's own)")
 	if err := fset.Parse(args); err != nil {
-		return parseStatus(err)
+		return parseStatus(fset, err)
 	}
 	if fset.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "jailctl check: unexpected argument %q\n", fset.Arg(0))
@@ -182,6 +181,11 @@ func printUser(w io.Writer, pol *policy.Policy, name string) int {
 	u, err := policy.LookupName(passwdFile, name)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl check: %v\n", err)
+		return 1
+	}
+	if u.UID == 0 {
+		// jailsh refuses uid 0 whatever the policy says.
+		fmt.Fprintf(os.Stderr, "jailctl check: user %s has uid 0, and jailsh never jails root; give root another login shell\n", name)
 		return 1
 	}
 	j, err := pol.Resolve(*u)

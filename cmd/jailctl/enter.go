@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -15,9 +14,9 @@ import (
 // hardening, and a terminal of its own when jailctl has one. The session
 // is audited as a join and a leave, in mode admin.
 func runEnter(args []string) int {
-	fset := flag.NewFlagSet("enter", flag.ContinueOnError)
+	fset := newFlagSet("jailctl enter")
 	if err := fset.Parse(args); err != nil {
-		return parseStatus(err)
+		return parseStatus(fset, err)
 	}
 	if fset.NArg() < 1 {
 		fmt.Fprintln(os.Stderr, "jailctl enter: name one user or jail ID, as `jailctl list` shows them, and optionally a command after --")

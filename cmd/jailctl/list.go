@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -17,7 +16,7 @@ import (
 // the mode and sessions each jail's init reports.
 func findJails() ([]jail.Info, error) {
 	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("must run as root; a user joins their own shared jail by logging in")
+		return nil, fmt.Errorf("must run as root, since it reads the processes of every jailed user")
 	}
 	jails, err := jail.FindJails("/proc", func(uid int) string {
 		u, err := policy.LookupUID(passwdFile, uid)
@@ -87,10 +86,10 @@ func matchJails(jails []jail.Info, target string) []jail.Info {
 // runList prints every running jail, as a table or, with --json, as a
 // JSON array for scripts.
 func runList(args []string) int {
-	fset := flag.NewFlagSet("list", flag.ContinueOnError)
+	fset := newFlagSet("jailctl list")
 	asJSON := fset.Bool("json", false, "print a JSON array instead of a table")
 	if err := fset.Parse(args); err != nil {
-		return parseStatus(err)
+		return parseStatus(fset, err)
 	}
 	jails, err := findJails()
 	if err != nil {
@@ -131,9 +130,9 @@ func runList(args []string) int {
 // runStop ends the jails named by user name or ID, and every process in
 // them, and records each in the audit log.
 func runStop(args []string) int {
-	fset := flag.NewFlagSet("stop", flag.ContinueOnError)
+	fset := newFlagSet("jailctl stop")
 	if err := fset.Parse(args); err != nil {
-		return parseStatus(err)
+		return parseStatus(fset, err)
 	}
 	if fset.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "jailctl stop: name one user or jail ID, as `jailctl list` shows them")

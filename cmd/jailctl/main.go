@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/jailsh/jailsh/jail"
@@ -65,11 +66,24 @@ func dispatch(args []string) int {
 	return 2
 }
 
-// parseStatus returns the exit status for a flag parsing error: 0 for
-// -h and --help, which print the usage as asked, and 2 otherwise.
-func parseStatus(err error) int {
+// newFlagSet returns a flag set for the command name that prints
+// nothing itself: parseStatus reports its errors.
+func newFlagSet(name string) *flag.FlagSet {
+	fset := flag.NewFlagSet(name, flag.ContinueOnError)
+	fset.SetOutput(io.Discard)
+	return fset
+}
+
+// parseStatus reports a flag parsing error of fset and returns the exit
+// status: 0 for -h and --help, which print the flags on stdout, and 2 for
+// a bad flag, which gets one line on stderr.
+func parseStatus(fset *flag.FlagSet, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
+		fmt.Printf("Usage of %s:\n", fset.Name())
+		fset.SetOutput(os.Stdout)
+		fset.PrintDefaults()
 		return 0
 	}
+	fmt.Fprintf(os.Stderr, "%s: %v; see %s -h\n", fset.Name(), err, fset.Name())
 	return 2
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	_ "embed"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -23,10 +22,10 @@ var demoPolicy []byte
 // the jail gives no privilege the caller lacks, so who owns the file does
 // not matter.
 func runRun(args []string) int {
-	fset := flag.NewFlagSet("run", flag.ContinueOnError)
+	fset := newFlagSet("jailctl run")
 	policyFile := fset.String("policy", "", "policy `FILE` to read (default: the built-in demo policy)")
 	if err := fset.Parse(args); err != nil {
-		return parseStatus(err)
+		return parseStatus(fset, err)
 	}
 
 	u, err := policy.LookupUID(passwdFile, os.Getuid())
