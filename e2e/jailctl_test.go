@@ -287,6 +287,7 @@ func TestListAndStop(t *testing.T) {
 	}
 	waitUserGone(t, "jse-bob", "jailctl stop")
 	env.log.wait(t, "event=stop", "user=jse-bob", "mode=admin")
+	env.log.wait(t, "event=end", "user=jse-bob", "status=137", "reason=\"the jail ended under the session\"")
 
 	if r := jailctl(t, "", "stop", "jse-bob"); r.code != 1 || !strings.Contains(r.stderr, "no running jail") {
 		t.Errorf("jailctl stop with no jail: %v", r)

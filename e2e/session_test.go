@@ -184,6 +184,8 @@ func TestZygoteDeathEndsJail(t *testing.T) {
 		}
 		env.log.wait(t, "event=end", "user=jse-erin", "mode=shared", "status=137",
 			"reason=\"the jail's zygote ended\"", fmt.Sprintf("jail=%d", init))
+		env.log.wait(t, "event=leave", "user=jse-erin", "status=137",
+			"reason=\"the jail ended under the session\"", fmt.Sprintf("jail=%d", init))
 		waitUserGone(t, "jse-erin", "the end of a shared jail whose zygote was killed")
 	})
 	t.Run("private", func(t *testing.T) {

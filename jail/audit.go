@@ -39,8 +39,10 @@ type Event struct {
 	PID      int // host PID of the outer jailsh process
 	Status   int // exit code; EventEnd and EventLeave only
 	Duration time.Duration
-	Reason   string // EventRefuse, and EventEnd of a shared jail whose zygote ended
-	JailID   int    // host PID of the jail's init, once it runs
+	// Reason is the error of EventRefuse, or why a jail ended early in
+	// EventEnd and EventLeave.
+	Reason string
+	JailID int // host PID of the jail's init, once it runs
 	// Weakened lists what the policy relaxed from jailsh's defaults. Every
 	// record of such a session carries it, so a weaker jail never passes
 	// unnoticed.

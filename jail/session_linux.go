@@ -55,7 +55,17 @@ type Session struct {
 	signals chan os.Signal
 	initPID int
 	release func() // run once the session ended; may be nil
+	// jailEnded is set by Wait when the jail ended under the program.
+	jailEnded bool
 }
+
+// JailEnded reports, after Wait, whether the jail ended under the program:
+// jailctl stop, the out-of-memory killer, or its zygote killed.
+func (s *Session) JailEnded() bool { return s.jailEnded }
+
+// ReasonJailEnded is the reason of an end or leave record whose jail ended
+// under the session.
+const ReasonJailEnded = "the jail ended under the session"
 
 // process is the interface through which a session signals and waits for
 // its program.
@@ -293,6 +303,7 @@ func (s *Session) Wait() int {
 		}
 	}()
 	code, jailEnded := s.proc.wait()
+	s.jailEnded = jailEnded
 	close(done)
 	r.drain()
 	r.stop()

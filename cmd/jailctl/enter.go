@@ -67,6 +67,9 @@ func runEnter(args []string) int {
 	}
 	code := sess.Wait()
 	ev.Kind, ev.Status, ev.Duration = jail.EventLeave, code, time.Since(start)
+	if sess.JailEnded() {
+		ev.Reason = jail.ReasonJailEnded
+	}
 	if err := auditor.Audit(ev); err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl enter: write audit record: %v\n", err)
 	}

@@ -92,6 +92,9 @@ func runRun(args []string) int {
 	}
 	code := sess.Wait()
 	ev.Status, ev.Duration = code, time.Since(start)
+	if sess.JailEnded() {
+		ev.Reason = jail.ReasonJailEnded
+	}
 	if spec.Shared {
 		audit(jail.EventLeave)
 	} else {

@@ -113,6 +113,9 @@ func run() int {
 	if spec.Shared {
 		ev.Kind = jail.EventLeave
 	}
+	if sess.JailEnded() {
+		ev.Reason = jail.ReasonJailEnded
+	}
 	if err := auditor.Audit(ev); err != nil {
 		fmt.Fprintf(os.Stderr, "jailsh: write audit record: %v\n", err)
 	}
