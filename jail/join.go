@@ -35,13 +35,15 @@ type joinRequest struct {
 	Op string `json:"op"`
 	// Key, when set, must equal the jail's for opSession: a login joins
 	// only a jail built from the policy it would get itself. With
-	// opStatus, a different key supersedes the jail (server.supersede).
-	Key  string   `json:"key,omitempty"`
-	Path string   `json:"path,omitempty"` // empty: the jail's shell
-	Argv []string `json:"argv,omitempty"`
-	Env  []string `json:"env,omitempty"` // nil: the environment of the jail's first program
-	Dir  string   `json:"dir,omitempty"`
-	TTY  *WinSize `json:"tty,omitempty"`
+	// opStatus, a different key and a newer PolicyTime supersede the jail
+	// (server.supersede).
+	Key        string   `json:"key,omitempty"`
+	PolicyTime int64    `json:"policy_time,omitempty"`
+	Path       string   `json:"path,omitempty"` // empty: the jail's shell
+	Argv       []string `json:"argv,omitempty"`
+	Env        []string `json:"env,omitempty"` // nil: the environment of the jail's first program
+	Dir        string   `json:"dir,omitempty"`
+	TTY        *WinSize `json:"tty,omitempty"`
 }
 
 // Jail modes, in JailStatus.Mode.
@@ -82,7 +84,7 @@ type sessionMessage struct {
 // the crypto packages.
 func JailKey(s *Spec) string {
 	c := *s
-	c.Path, c.Argv, c.Env, c.Dir, c.TTY, c.HostPID = "", nil, nil, "", nil, 0
+	c.Path, c.Argv, c.Env, c.Dir, c.TTY, c.HostPID, c.PolicyTime = "", nil, nil, "", nil, 0, 0
 	data, _ := json.Marshal(&c)
 	h := fnv.New128a()
 	h.Write(data)

@@ -57,7 +57,7 @@ func StartShared(s *Spec) (*Session, bool, error) {
 		if own != nil {
 			ownPID = own.pid
 		}
-		cands := findCandidates("/proc", uid, key)
+		cands := findCandidates("/proc", uid, key, s.PolicyTime)
 		ch, c := chooseJail(cands, key, ownPID)
 		switch ch {
 		case choiceJoin:
@@ -178,9 +178,9 @@ func (si *sharedInit) close() { si.link.Close() }
 // its jails, each with its status when its init replies. A process counts from
 // the moment it is cloned: PID 1 of a PID namespace one level below the
 // reader's, running the root-owned jailsh binary. No process in a jail
-// can make one: its children are at least two levels below. key is the
-// key of the jail the login looks for; see queryStatus.
-func findCandidates(procRoot string, uid int, key string) []candidate {
+// can make one: its children are at least two levels below. key and
+// policyTime describe the jail the login looks for; see queryStatus.
+func findCandidates(procRoot string, uid int, key string, policyTime int64) []candidate {
 	entries, err := os.ReadDir(procRoot)
 	if err != nil {
 		return nil
@@ -196,7 +196,7 @@ func findCandidates(procRoot string, uid int, key string) []candidate {
 			continue
 		}
 		c := candidate{PID: pid, StartTime: info.startTime}
-		if st, err := queryStatus(info, uid, key); err == nil {
+		if st, err := queryStatus(info, uid, key, policyTime); err == nil {
 			c.Status = &st
 		}
 		out = append(out, c)
@@ -264,9 +264,10 @@ func connectJail(j Info, uid int) (int, error) {
 }
 
 // queryStatus requests the status of jail j, owned by uid, from its init.
-// A login passes the key of the jail it looks for, which tells a jail of
-// an older policy that no login will join it; jailctl passes "".
-func queryStatus(j Info, uid int, key string) (JailStatus, error) {
+// A login passes the key and the policy time of the jail it looks for,
+// which tells a jail of an older policy that no login will join it;
+// jailctl passes "" and 0.
+func queryStatus(j Info, uid int, key string, policyTime int64) (JailStatus, error) {
 	var st JailStatus
 	fd, err := connectJail(j, uid)
 	if err != nil {
@@ -276,7 +277,7 @@ func queryStatus(j Info, uid int, key string) (JailStatus, error) {
 	if err := setRecvTimeout(fd, statusTimeout); err != nil {
 		return st, err
 	}
-	if err := sendMsg(fd, joinRequest{Op: opStatus, Key: key}); err != nil {
+	if err := sendMsg(fd, joinRequest{Op: opStatus, Key: key, PolicyTime: policyTime}); err != nil {
 		return st, err
 	}
 	_, err = recvMsg(fd, &st)
@@ -285,7 +286,7 @@ func queryStatus(j Info, uid int, key string) (JailStatus, error) {
 
 // QueryStatus requests the status of the running jail j from its init. It
 // needs root, or the uid that owns the jail.
-func QueryStatus(j Info) (JailStatus, error) { return queryStatus(j, j.UID, "") }
+func QueryStatus(j Info) (JailStatus, error) { return queryStatus(j, j.UID, "", 0) }
 
 // joinJail starts a session in the jail of candidate c, owned by uid.
 func joinJail(c candidate, uid int, req joinRequest) (*Session, error) {

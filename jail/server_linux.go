@@ -35,8 +35,9 @@ type server struct {
 	zygote    int // socket to the zygote, or -1 before it runs
 	zygotePID int
 	linger    *time.Timer
-	// superseded is set once a login looked for a jail with another
-	// key; see supersede.
+	// superseded is set once a login looked for a jail of a newer
+	// policy, and cleared when one of this jail's key joins; see
+	// supersede.
 	superseded bool
 }
 
@@ -114,7 +115,7 @@ func (s *server) handle(conn int) {
 	case opStatus:
 		closeFDs(fds)
 		if req.Key != "" {
-			s.supersede(req.Key)
+			s.supersede(req.Key, req.PolicyTime)
 		}
 		_ = sendMsg(conn, s.status())
 	case opSession:
@@ -142,14 +143,16 @@ func (s *server) status() JailStatus {
 	return st
 }
 
-// supersede records that a login looked for a jail with key, the key of
-// the user's policy as it is now. A shared jail built from another policy
-// takes no new session, so a linger time would hold it for nothing: it
-// ends with its last session instead.
-func (s *server) supersede(key string) {
+// supersede records that a login looked for a jail with key, built from
+// a policy that changed at policyTime. When that policy is newer than the
+// jail's, the jail takes no new session, so a linger time would hold it
+// for nothing: it ends with its last session instead. A login that read
+// the policy before a change, and so carries an older time, supersedes
+// nothing.
+func (s *server) supersede(key string, policyTime int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.spec.Shared || key == s.key || s.superseded {
+	if !s.spec.Shared || key == s.key || policyTime <= s.spec.PolicyTime || s.superseded {
 		return
 	}
 	s.superseded = true
@@ -193,6 +196,10 @@ func (s *server) startSession(conn int, req joinRequest, fds []int) error {
 		return fmt.Errorf("pass the session on: %w", err)
 	}
 	s.sessions++
+	if req.Key == s.key {
+		// The policy is this jail's again, as after an edit was undone.
+		s.superseded = false
+	}
 	if s.linger != nil {
 		s.linger.Stop()
 		s.linger = nil

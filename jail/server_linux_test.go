@@ -48,3 +48,33 @@ func TestLeadClosingJail(t *testing.T) {
 		t.Errorf("lead of a closing jail succeeded")
 	}
 }
+
+// TestSupersedeNewerPolicyOnly checks that only a login with a newer
+// policy supersedes a shared jail: one that read the policy before a
+// change must not cut the linger of the jail built after it.
+func TestSupersedeNewerPolicyOnly(t *testing.T) {
+	cases := []struct {
+		name       string
+		key        string
+		policyTime int64
+		want       bool
+	}{
+		{"same key", "current", 200, false},
+		{"older policy", "old", 100, false},
+		{"same time", "other", 150, false},
+		{"jailctl run", "other", 0, false},
+		{"newer policy", "new", 300, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// A holder keeps idle from ending the jail, which exits the
+			// process.
+			srv := &server{spec: &Spec{Shared: true, Linger: time.Hour, PolicyTime: 150},
+				key: "current", state: stateReady, holders: 1, zygote: -1}
+			srv.supersede(c.key, c.policyTime)
+			if srv.superseded != c.want {
+				t.Errorf("superseded = %v, want %v", srv.superseded, c.want)
+			}
+		})
+	}
+}

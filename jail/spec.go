@@ -45,6 +45,12 @@ type Spec struct {
 	// HostPID is the init's PID on the host, which the init cannot see
 	// itself; the outer process sets it once the init runs.
 	HostPID int
+	// PolicyTime is the newest change time, in Unix nanoseconds, of the
+	// files that made the spec: the policy files and the account
+	// databases. Of two shared jails of a user, the one with the older
+	// time is superseded (server.supersede). Zero, as from jailctl run,
+	// supersedes nothing.
+	PolicyTime int64 `json:"policy_time,omitempty"`
 	// AuditLog, when set, is a socket connected to syslog that a shared
 	// jail's init inherits, to record the jail's end after its last
 	// session left. It is passed as a descriptor, not in the JSON.

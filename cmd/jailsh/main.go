@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/jailsh/jailsh/jail"
@@ -147,7 +148,27 @@ func prepare(u *policy.User, inv invocation) (*jail.Spec, *policy.Jail, error) {
 	env := policy.BuildEnv(j, os.Environ())
 	spec := jail.NewSpec(j, j.Shell, inv.shellArgv(j.Shell), env)
 	spec.TTY = jail.TerminalSize(os.Stdin, os.Stdout)
+	spec.PolicyTime = policyTime(append([]string{policyDir, policyDir + "/users.d", policyDir + "/groups.d",
+		passwdFile, policy.DefaultGroupFile}, j.Sources...))
 	return spec, j, nil
+}
+
+// policyTime returns the newest change time, in Unix nanoseconds, of the
+// files and folders that make a user's policy. A folder's change time
+// moves when a file in it is added, removed or renamed. Missing files are
+// skipped.
+func policyTime(paths []string) int64 {
+	var newest int64
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			newest = max(newest, st.Ctim.Nano())
+		}
+	}
+	return newest
 }
 
 // checkRoot checks that the root filesystem exists and only root can
