@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -372,6 +375,44 @@ func TestNothingSurvivesLogout(t *testing.T) {
 			t.Fatalf("processes of jse-dave still run 3s after logout:\n%s", ps)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTermIgnoredKillsJail sends SIGTERM to jailsh while the jail's
+// program ignores it: a second later jailsh kills the jail itself, which
+// its record must not blame on the jail ending under the session.
+func TestTermIgnoredKillsJail(t *testing.T) {
+	cmd := exec.Command(filepath.Join(env.bin, "jailsh"), "-c", "trap '' TERM; echo ready; sleep 30; true")
+	cmd.SysProcAttr = credential(lookup("jse-alice"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("jail's first output = %q, %v; want ready", buf, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 128+9 {
+		t.Errorf("jailsh after SIGTERM that the program ignores: %v, want exit status %d", err, 128+9)
+	}
+	if strings.Contains(stderr.String(), "the jail ended") {
+		t.Errorf("jailsh blamed its own kill on the jail: %q", stderr.String())
+	}
+	end := env.log.wait(t, "event=end", "user=jse-alice", "status=137", fmt.Sprintf("pid=%d", cmd.Process.Pid))
+	if strings.Contains(end, "reason=") {
+		t.Errorf("end record of a jail that jailsh killed has a reason: %q", end)
 	}
 }
 

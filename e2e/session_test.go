@@ -198,12 +198,19 @@ func TestZygoteDeathEndsJail(t *testing.T) {
 		if err := unix.Kill(zygote, unix.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		if r := await(t, login, "a private login whose jail lost its zygote"); r.code != 128+9 {
+		r := await(t, login, "a private login whose jail lost its zygote")
+		if r.code != 128+9 {
 			t.Errorf("status of a private login whose jail lost its zygote = %d, want %d: %v", r.code, 128+9, r)
 		}
-		if r := await(t, entered, "jailctl enter whose zygote was killed"); r.code == 0 {
-			t.Errorf("jailctl enter whose zygote was killed succeeded: %v", r)
+		if r.stderr != "jailsh: the jail ended\n" {
+			t.Errorf("message of a private login whose jail lost its zygote = %q, want jailsh: the jail ended", r.stderr)
 		}
+		r = await(t, entered, "jailctl enter whose zygote was killed")
+		if r.code != 128+9 || r.stderr != "jailctl: the jail ended\n" {
+			t.Errorf("jailctl enter whose zygote was killed: %v, want status %d and jailctl: the jail ended", r, 128+9)
+		}
+		env.log.wait(t, "event=end", "user=jse-dave", "status=137", "reason=\"the jail ended under the session\"")
+		env.log.wait(t, "event=leave", "user=jse-dave", "mode=admin", "status=137", "reason=\"the jail ended under the session\"")
 		waitUserGone(t, "jse-dave", "the end of a private jail whose zygote was killed")
 	})
 }

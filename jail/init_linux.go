@@ -109,7 +109,9 @@ func RunInit() {
 		srv.mu.Lock()
 		srv.end(status, "the jail's zygote ended")
 	}
-	sync.Close()
+	// The socket stays open, so that the init can tell the outer process
+	// when it ends the jail under the program (server.end).
+	srv.link = sync
 	os.Exit(reap(pid))
 }
 

@@ -25,6 +25,7 @@ type server struct {
 	audit   *os.File // syslog, for a shared jail's end; may be nil
 	started time.Time
 	knob    *os.File // the jail's user.max_user_namespaces; see userNamespaceKnob
+	link    *os.File // a private jail's socket to its outer process; may be nil
 	ns      int      // user namespaces the init made: the program's, the zygote's
 
 	mu        sync.Mutex
@@ -380,6 +381,10 @@ func (s *server) end(status int, reason string) {
 			Status: status, Reason: reason}
 		// The record is lost when syslog fails; the jail ends all the same.
 		_, _ = s.audit.WriteString(syslogLine(time.Now(), s.spec.HostPID, ev))
+	}
+	if s.link != nil {
+		// The outer process of a private jail records the end.
+		_, _ = s.link.WriteString(jailEndedMessage)
 	}
 	os.Exit(status)
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,7 +61,7 @@ type Session struct {
 }
 
 // JailEnded reports, after Wait, whether the jail ended under the program:
-// jailctl stop, the out-of-memory killer, or its zygote killed.
+// jailctl stop, the out-of-memory killer, or its zygote's death.
 func (s *Session) JailEnded() bool { return s.jailEnded }
 
 // ReasonJailEnded is the reason of an end or leave record whose jail ended
@@ -73,7 +74,7 @@ type process interface {
 	signal(sig unix.Signal)
 	kill() // ends the program at once
 	// wait returns the program's exit code, and whether the jail ended
-	// under the program (jailctl stop, or its zygote killed).
+	// under the program (jailctl stop, or its zygote's death).
 	wait() (code int, jailEnded bool)
 }
 
@@ -83,12 +84,16 @@ func (s *Session) InitPID() int { return s.initPID }
 // initProcess is a program that is the reason its jail runs: the jail's
 // init exits with it, so the init stands for it.
 // Its PID stays the init's until wait reaps it.
-type initProcess struct{ pid int }
+type initProcess struct {
+	pid  int
+	link *os.File // the socket to the init, on which it reports an early end
+}
 
 func (p initProcess) signal(sig unix.Signal) { _ = unix.Kill(p.pid, sig) }
 func (p initProcess) kill()                  { _ = unix.Kill(p.pid, unix.SIGKILL) }
 
 func (p initProcess) wait() (int, bool) {
+	defer p.link.Close()
 	for {
 		var ws unix.WaitStatus
 		_, err := unix.Wait4(p.pid, &ws, 0, nil)
@@ -98,11 +103,24 @@ func (p initProcess) wait() (int, bool) {
 		if err != nil {
 			return 1, false
 		}
-		// The init exits with its program's code; a signal ends it only
-		// from outside the jail.
-		return exitCode(ws), ws.Signaled()
+		// The init exits with its program's code. A signal ends it only
+		// from outside the jail, and it writes jailEndedMessage when it
+		// ends the jail under the program itself.
+		return exitCode(ws), ws.Signaled() || p.endedEarly()
 	}
 }
+
+// endedEarly reports whether the init, now gone, wrote jailEndedMessage.
+func (p initProcess) endedEarly() bool {
+	buf := make([]byte, len(jailEndedMessage))
+	n, _ := unix.Read(int(p.link.Fd()), buf)
+	return n == len(buf) && string(buf) == jailEndedMessage
+}
+
+// jailEndedMessage is the message a private jail's init writes to the
+// outer process when it ends the jail under the program, as when its
+// zygote died.
+const jailEndedMessage = "jail ended\n"
 
 // Start starts a jail for spec and returns once the program runs in it.
 // The caller's real uid and gid become root inside. Without spec.TTY the
@@ -121,16 +139,17 @@ func Start(s *Spec) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	parent.Close()
-	sess := &Session{proc: initProcess{pid}, signals: outerSignals, initPID: pid}
+	sess := &Session{proc: initProcess{pid: pid, link: parent}, signals: outerSignals, initPID: pid}
 	if s.TTY != nil {
 		if len(files) != 1 {
 			closeAll(files)
+			parent.Close()
 			return nil, failInit(pid, fmt.Errorf("jail init sent %d terminals, want 1", len(files)))
 		}
 		sess.master = files[0]
 	} else if len(files) > 0 {
 		closeAll(files)
+		parent.Close()
 		return nil, failInit(pid, fmt.Errorf("jail init sent %d descriptors, want none", len(files)))
 	}
 	return sess, nil
@@ -264,12 +283,16 @@ func startHint(err error) string {
 // later loses its init, and the kernel kills every other process in the
 // jail's PID namespace with it.
 func (s *Session) Wait() int {
+	// killed is set when Wait itself kills the program, which the
+	// process may report as the jail's end.
+	var killed atomic.Bool
 	var r *relay
 	if s.master != nil {
 		var err error
 		r, err = startRelay(os.Stdin, os.Stdout, s.master)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "jailsh: %v\n", err)
+			killed.Store(true)
 			s.proc.kill()
 		}
 	}
@@ -296,6 +319,7 @@ func (s *Session) Wait() int {
 					kill = time.After(killGrace)
 				}
 			case <-kill:
+				killed.Store(true)
 				s.proc.kill()
 			case <-done:
 				return
@@ -303,11 +327,11 @@ func (s *Session) Wait() int {
 		}
 	}()
 	code, jailEnded := s.proc.wait()
-	s.jailEnded = jailEnded
+	s.jailEnded = jailEnded && !killed.Load()
 	close(done)
 	r.drain()
 	r.stop()
-	if jailEnded {
+	if s.jailEnded {
 		// Written once the login terminal has its own modes back. On a
 		// terminal the cursor is likely after the jail's prompt, so the
 		// message starts on a line of its own.
