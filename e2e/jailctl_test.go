@@ -261,14 +261,28 @@ func TestListAndStop(t *testing.T) {
 	if err := unix.Kill(init, unix.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	jails, r = listJails(t)
-	if err := unix.Kill(init, unix.SIGCONT); err != nil {
-		t.Fatal(err)
+	continued := false
+	resume := func() {
+		if !continued {
+			continued = true
+			_ = unix.Kill(init, unix.SIGCONT)
+		}
 	}
+	t.Cleanup(resume)
+	jails, r = listJails(t)
+	resume()
+	found = false
 	for _, j := range jails {
-		if j.ID == init && (j.Mode != "" || j.Sessions != nil) {
+		if j.ID != init {
+			continue
+		}
+		found = true
+		if j.Mode != "" || j.Sessions != nil {
 			t.Errorf("a stopped init in jailctl list --json: %+v, want no mode and no sessions; list: %v", j, r)
 		}
+	}
+	if !found {
+		t.Errorf("jailctl list lacks the stopped jail %d: %v", init, r)
 	}
 
 	if r := jailctl(t, "", "stop", "jse-bob"); r.code != 0 || !strings.HasPrefix(r.stdout, "stopped jail ") {

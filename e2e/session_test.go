@@ -109,10 +109,18 @@ func TestSharedPolicyChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	jails, r = listJails(t)
+	listed := 0
 	for _, j := range jails {
-		if j.User == "jse-erin" && j.Policy != "invalid" {
+		if j.User != "jse-erin" {
+			continue
+		}
+		listed++
+		if j.Policy != "invalid" {
 			t.Errorf("policy of jail %d with a broken policy file = %q, want invalid; list: %v", j.ID, j.Policy, r)
 		}
+	}
+	if listed != 2 {
+		t.Errorf("jailctl list shows %d jails of jse-erin with a broken policy file, want 2: %v", listed, r)
 	}
 	if r := jailctl(t, "", "stop", "jse-erin"); r.code != 0 {
 		t.Errorf("jailctl stop jse-erin: %v", r)

@@ -26,7 +26,7 @@ func runEnter(args []string) int {
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
 	}
-	jails, err := findJails()
+	jails, err := findJails(false)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl enter: %v\n", err)
 		return 1

@@ -13,8 +13,9 @@ import (
 )
 
 // findJails returns the running jails, with user names from passwd, and
-// the mode and sessions each jail's init reports.
-func findJails() ([]jail.Info, error) {
+// the mode and sessions each jail's init reports. With policies, it also
+// tells of each shared jail whether it runs on the user's current policy.
+func findJails(policies bool) ([]jail.Info, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("must run as root, since it reads the processes of every jailed user")
 	}
@@ -34,7 +35,7 @@ func findJails() ([]jail.Info, error) {
 			continue
 		}
 		jails[i].Mode, jails[i].Sessions = status.Mode, &status.Sessions
-		if status.Key == "" {
+		if !policies || status.Key == "" {
 			continue
 		}
 		current, ok := currentKeys[jails[i].UID]
@@ -91,7 +92,7 @@ func runList(args []string) int {
 	if err := fset.Parse(args); err != nil {
 		return parseStatus(fset, err)
 	}
-	jails, err := findJails()
+	jails, err := findJails(true)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl list: %v\n", err)
 		return 1
@@ -139,7 +140,7 @@ func runStop(args []string) int {
 		return 2
 	}
 	target := fset.Arg(0)
-	jails, err := findJails()
+	jails, err := findJails(false)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl stop: %v\n", err)
 		return 1
