@@ -28,8 +28,8 @@ type Info struct {
 	Mode     string `json:"mode,omitempty"` // "private" or "shared"
 	Sessions *int   `json:"sessions,omitempty"`
 	// Policy tells of a shared jail whether it was built from the user's
-	// policy as it is now ("current") or as it was ("changed"). jailctl
-	// fills it in; a new login joins only a jail whose policy is current.
+	// policy as it is now ("current"), as it was ("changed"), or whether
+	// that policy fails to load now ("invalid"). jailctl list fills it in.
 	Policy    string `json:"policy,omitempty"`
 	startTime uint64
 }

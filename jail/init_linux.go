@@ -98,6 +98,12 @@ func RunInit() {
 	if err != nil {
 		os.Exit(1)
 	}
+	if !srv.spec.Shared {
+		// The socket stays open, so that the init can tell the outer
+		// process when it ends the jail under the program (server.end).
+		// It is set before the server runs, which may end the jail.
+		srv.link = sync
+	}
 	go srv.serve()
 	if srv.spec.Shared {
 		// The socket to the first login holds the jail until it closes.
@@ -109,9 +115,6 @@ func RunInit() {
 		srv.mu.Lock()
 		srv.end(status, "the jail's zygote ended")
 	}
-	// The socket stays open, so that the init can tell the outer process
-	// when it ends the jail under the program (server.end).
-	srv.link = sync
 	os.Exit(reap(pid))
 }
 

@@ -112,8 +112,14 @@ func (p initProcess) wait() (int, bool) {
 
 // endedEarly reports whether the init, now gone, wrote jailEndedMessage.
 func (p initProcess) endedEarly() bool {
+	fd := int(p.link.Fd())
+	// The message, if any, was written before the init exited. Should
+	// another process still hold the init's end, the read must not wait.
+	if unix.SetNonblock(fd, true) != nil {
+		return false
+	}
 	buf := make([]byte, len(jailEndedMessage))
-	n, _ := unix.Read(int(p.link.Fd()), buf)
+	n, _ := unix.Read(fd, buf)
 	return n == len(buf) && string(buf) == jailEndedMessage
 }
 
