@@ -16,8 +16,10 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLA
 
 all: build
 
+# build.conf records the settings, so that install can show what it installs.
 build:
 	$(GOBUILD) -o $(BIN)/ ./cmd/jailsh ./cmd/jailctl
+	@printf 'POLICY_DIR=%s\nSYSLOG_ADDR=%s\nTAGS=%s\n' '$(POLICY_DIR)' '$(SYSLOG_ADDR)' '$(TAGS)' > $(BIN)/build.conf
 
 # A jailed shell on the host's own /usr, with no setup; without a terminal
 # it shows what the jail sees.
@@ -47,7 +49,15 @@ deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEPS)
 
-install: build
+# install takes the binaries as make build left them, with the settings
+# they were built with. Sources newer than the binaries rebuild them with
+# those settings; settings given to install itself rebuild them too.
+install:
+	@if [ -f $(BIN)/build.conf ] && [ "$(origin POLICY_DIR)$(origin SYSLOG_ADDR)$(origin TAGS)" = filefilefile ]; then \
+	  if [ -n "$$(find . -name '*.go' -newer $(BIN)/build.conf -print -quit)" ]; then \
+	    $(MAKE) --no-print-directory build $$(cat $(BIN)/build.conf); fi; \
+	else $(MAKE) --no-print-directory build; fi
+	@echo "installing binaries built with:"; sed 's/^/  /' $(BIN)/build.conf
 	install -D -m 0755 $(BIN)/jailsh $(DESTDIR)$(PREFIX)/bin/jailsh
 	install -D -m 0755 $(BIN)/jailctl $(DESTDIR)$(PREFIX)/sbin/jailctl
 
