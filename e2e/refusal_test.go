@@ -62,6 +62,25 @@ func TestRefuseMissingRootFilesystem(t *testing.T) {
 	refused(t, r, "jse-noroot", "root filesystem /srv/no/such/root of user jse-noroot is missing")
 }
 
+// TestRefusePolicyUnreadableByUser makes a policy file that root reads
+// and the user cannot: the login is refused with the fix, and jailctl
+// check, which runs as root, reports it too.
+func TestRefusePolicyUnreadableByUser(t *testing.T) {
+	withFile(t, "users.d/jse-alice.toml", "hostname = \"alice-jail\"\n")
+	file := filepath.Join(env.policyDir, "users.d/jse-alice.toml")
+	if err := os.Chmod(file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := ssh(t, "jse-alice", "", "echo SHELL-RAN")
+	refused(t, r, "jse-alice", "every jailed user must be able to read the policy: run chmod a+r on its files")
+
+	r = jailctl(t, "", "check")
+	want := "user jse-alice cannot read " + file + " (mode 0600, owner 0:0), so every login is refused; run: chmod a+r " + file
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("jailctl check of a policy file the user cannot read: %v, want %q", r, want)
+	}
+}
+
 func TestRefuseInteractiveLoginOnBrokenPolicy(t *testing.T) {
 	r := run(t, "echo SHELL-RAN\nexit\n", "ssh", append(sshArgs("jse-broken"), "-tt", "127.0.0.1")...)
 	if strings.Contains(r.stdout, "SHELL-RAN\r\n") && strings.Contains(r.stdout, "#") {

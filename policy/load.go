@@ -119,7 +119,7 @@ func LoadForUser(dir, user string, opts Options) (*Policy, error) {
 	}
 	if statErr == nil && opts.Trusted {
 		if err := lstatTrusted(groupsDir); err != nil {
-			return nil, fmt.Errorf("untrusted policy folder: %w", err)
+			return nil, untrusted("policy folder", err)
 		}
 	}
 	if err := p.readGroupDB(opts); err != nil {
@@ -187,7 +187,7 @@ func LoadAllReport(dir string, opts Options) (*Policy, []error) {
 		var err error
 		if opts.Trusted {
 			if err = lstatTrusted(folder); err != nil {
-				err = fmt.Errorf("untrusted policy folder: %w", err)
+				err = untrusted("policy folder", err)
 			}
 		}
 		var entries []os.DirEntry
@@ -244,8 +244,10 @@ func (p *Policy) checkBroken(u User) error {
 
 func loadMain(dir string, opts Options) (*Policy, error) {
 	if opts.Trusted {
-		if err := CheckTrustedPath(dir); err != nil {
-			return nil, fmt.Errorf("untrusted policy folder: %w", err)
+		if err := CheckTrustedPath(dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("policy folder %s is missing; create it with a %s (see jailsh.toml(5)): %w", dir, MainFile, err)
+		} else if err != nil {
+			return nil, untrusted("policy folder", err)
 		}
 	}
 	return LoadFile(filepath.Join(dir, MainFile), opts)
@@ -270,10 +272,7 @@ func (p *Policy) readGroupDB(opts Options) error {
 func (p *Policy) addFile(path, name string, opts Options, parse func(string, []byte) (*Settings, error), files map[string]*Settings, names map[string]string) error {
 	if opts.Trusted {
 		if err := lstatTrusted(filepath.Dir(path)); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			return fmt.Errorf("untrusted policy folder: %w", err)
+			return untrusted("policy folder", err)
 		}
 	}
 	data, err := readPolicyFile(path, opts)
@@ -289,16 +288,30 @@ func (p *Policy) addFile(path, name string, opts Options, parse func(string, []b
 	return nil
 }
 
+// untrusted wraps an error from reading or checking a policy file or
+// folder. A missing path and one the reader may not reach are not
+// questions of trust: the first passes through, so that callers see
+// fs.ErrNotExist, and the second gets its fix.
+func untrusted(kind string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return err
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w; every jailed user must be able to read the policy: run chmod a+r on its files and a+x on its folders, then jailctl check", err)
+	}
+	return fmt.Errorf("untrusted %s: %w", kind, err)
+}
+
 func readPolicyFile(path string, opts Options) ([]byte, error) {
 	if opts.Trusted {
 		if err := lstatTrusted(path); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("untrusted policy file: %w", err)
+			return nil, untrusted("policy file", err)
 		}
 	}
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, untrusted("policy file", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func runCheck(args []string) int {
 			fmt.Fprintf(os.Stderr, "jailctl check: %v\n", err)
 			return 1
 		}
-		return printUser(os.Stdout, pol, *user)
+		return printUser(os.Stdout, pol, *dir, *user)
 	}
 
 	problems := 0
@@ -91,7 +91,7 @@ func runCheck(args []string) int {
 			}
 			continue
 		}
-		for _, msg := range checkJail(j) {
+		for _, msg := range checkJail(j, *dir, pol.GroupDB) {
 			report("user %s: %s", name, msg)
 		}
 		if *sshd {
@@ -148,9 +148,27 @@ func entryFile(pol *policy.Policy, name string) string {
 	return pol.MainName
 }
 
-// checkJail returns what would refuse or break a login into j.
-func checkJail(j *policy.Jail) []string {
+// checkJail returns what would refuse or break a login into j, with the
+// policy in dir and the groups of db.
+func checkJail(j *policy.Jail, dir string, db *policy.GroupDB) []string {
 	var msgs []string
+	// The login reads the policy and reaches the jail's files as the user.
+	if db == nil {
+		// A policy without group settings did not read the group file.
+		db, _ = policy.ReadGroupFile(groupFile)
+	}
+	id := newIdentity(&j.User, db)
+	reach := func(path string, read bool) {
+		if msg := reachProblem(id, path, read); msg != "" {
+			msgs = append(msgs, msg)
+		}
+	}
+	for _, sub := range []string{policy.UsersDir, policy.GroupsDir} {
+		reach(filepath.Join(dir, sub), false)
+	}
+	for _, f := range j.Sources {
+		reach(f, true)
+	}
 	if j.Root != policy.RootTmpfs {
 		if fi, err := os.Stat(j.Root); err != nil || !fi.IsDir() {
 			return append(msgs, fmt.Sprintf("root filesystem %s is missing or not a folder", j.Root))
@@ -158,6 +176,7 @@ func checkJail(j *policy.Jail) []string {
 		if err := policy.CheckTrustedPath(j.Root); err != nil {
 			msgs = append(msgs, "untrusted root filesystem: "+err.Error())
 		}
+		reach(j.Root, false)
 		if _, err := os.Stat(filepath.Join(j.Root, j.Shell)); err != nil && !underMount(j, j.Shell) {
 			msgs = append(msgs, fmt.Sprintf("shell %s does not exist in root filesystem %s", j.Shell, j.Root))
 		}
@@ -166,6 +185,7 @@ func checkJail(j *policy.Jail) []string {
 		if _, err := os.Stat(string(m.Source)); err != nil && !m.Optional {
 			msgs = append(msgs, fmt.Sprintf("mount source %s does not exist; create it or set optional = true", m.Source))
 		}
+		reach(filepath.Dir(string(m.Source)), false)
 	}
 	if j.Home {
 		if fi, err := os.Stat(j.User.Home); err != nil || !fi.IsDir() {
@@ -177,14 +197,14 @@ func checkJail(j *policy.Jail) []string {
 
 // printUser prints the effective policy of one user, with the place each
 // value came from, and the setup steps of the jail it makes.
-func printUser(w io.Writer, pol *policy.Policy, name string) int {
+func printUser(w io.Writer, pol *policy.Policy, dir, name string) int {
 	u, err := policy.LookupName(passwdFile, name)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "jailctl check: %v\n", err)
 		return 1
 	}
 	if u.UID == 0 {
-		// jailsh refuses uid 0 whatever the policy says.
+		// jailsh refuses uid 0 whatever the policy sets.
 		fmt.Fprintf(os.Stderr, "jailctl check: user %s has uid 0, and jailsh never jails root; give root another login shell\n", name)
 		return 1
 	}
@@ -205,7 +225,7 @@ func printUser(w io.Writer, pol *policy.Policy, name string) int {
 	for _, s := range steps {
 		fmt.Fprintln(w, s)
 	}
-	if msgs := checkJail(j); len(msgs) > 0 {
+	if msgs := checkJail(j, dir, pol.GroupDB); len(msgs) > 0 {
 		for _, m := range msgs {
 			fmt.Fprintf(os.Stderr, "jailctl check: user %s: %s\n", name, m)
 		}

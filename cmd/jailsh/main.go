@@ -176,6 +176,11 @@ func policyTime(paths []string) int64 {
 func checkRoot(j *policy.Jail) error {
 	if j.Root != policy.RootTmpfs {
 		fi, err := os.Stat(j.Root)
+		if errors.Is(err, fs.ErrPermission) {
+			// jailsh runs as the user, who must be able to search every
+			// folder on the way.
+			return fmt.Errorf("root filesystem %s of user %s is out of the user's reach: %w; run chmod a+x on each folder above it, then jailctl check", j.Root, j.User.Name, errors.Unwrap(err))
+		}
 		if err != nil {
 			return fmt.Errorf("root filesystem %s of user %s is missing: %w", j.Root, j.User.Name, errors.Unwrap(err))
 		}
