@@ -46,6 +46,7 @@ test: testroot
 DEPS := openssh-server openssh-client debootstrap rsync git procps iproute2 util-linux tmux ca-certificates
 
 deps:
+	@[ "$$(id -u)" = 0 ] || { echo "make deps: apt-get needs root; run it as root, or with sudo" >&2; exit 1; }
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEPS)
 
@@ -94,5 +95,6 @@ bench: build testroot
 BENCH_DEPS := hyperfine bubblewrap util-linux bsdutils
 
 bench-deps:
+	@[ "$$(id -u)" = 0 ] || { echo "make deps: apt-get needs root; run it as root, or with sudo" >&2; exit 1; }
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BENCH_DEPS)
