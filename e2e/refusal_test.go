@@ -59,7 +59,8 @@ func TestRefuseUnknownPolicyKey(t *testing.T) {
 
 func TestRefuseMissingRootFilesystem(t *testing.T) {
 	r := ssh(t, "jse-noroot", "", "echo SHELL-RAN")
-	refused(t, r, "jse-noroot", "root filesystem /srv/no/such/root of user jse-noroot is missing")
+	refused(t, r, "jse-noroot", "root filesystem /srv/no/such/root of user jse-noroot is missing: no such file or directory; "+
+		"create it, or correct root at "+filepath.Join(env.policyDir, "users.d/jse-noroot.toml")+":1")
 }
 
 // TestRefusePolicyUnreadableByUser makes a policy file that root reads
@@ -308,7 +309,8 @@ func TestRefuseWithoutSyslog(t *testing.T) {
 	if r.code != 1 || r.stdout != "" {
 		t.Errorf("login without syslog: %v; want exit 1 and nothing on stdout", r)
 	}
-	if !strings.Contains(r.stderr, "jailsh: login refused: failed to open syslog") {
-		t.Errorf("stderr = %q, want the refusal naming syslog", r.stderr)
+	if !strings.Contains(r.stderr, "jailsh: login refused: failed to open syslog, which records every session: ") ||
+		!strings.Contains(r.stderr, env.log.path) || !strings.Contains(r.stderr, "is a syslog daemon") {
+		t.Errorf("stderr = %q, want the refusal naming syslog, its socket and the fix", r.stderr)
 	}
 }

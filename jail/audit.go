@@ -152,8 +152,13 @@ func OpenSyslog(addr string, patience time.Duration) (Auditor, error) {
 		}
 		return err
 	})
+	if err != nil && addr == "" {
+		// go-syslog tries /dev/log, then /var/run/syslog and
+		// /var/run/log, and names none of them in its error.
+		err = fmt.Errorf("/dev/log: %w", err)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; is a syslog daemon (rsyslog, or systemd-journald) running?", err)
 	}
 	return syslogAuditor{l, patience}, nil
 }

@@ -171,7 +171,7 @@ func checkJail(j *policy.Jail, dir string, db *policy.GroupDB) []string {
 	}
 	if j.Root != policy.RootTmpfs {
 		if fi, err := os.Stat(j.Root); err != nil || !fi.IsDir() {
-			return append(msgs, fmt.Sprintf("root filesystem %s is missing or not a folder", j.Root))
+			return append(msgs, fmt.Sprintf("root filesystem %s is missing or not a folder; create it, or correct root at %s", j.Root, j.Origins["root"]))
 		}
 		if err := policy.CheckTrustedPath(j.Root); err != nil {
 			msgs = append(msgs, "untrusted root filesystem: "+err.Error())

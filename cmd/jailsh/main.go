@@ -182,7 +182,8 @@ func checkRoot(j *policy.Jail) error {
 			return fmt.Errorf("root filesystem %s of user %s is out of the user's reach: %w; run chmod a+x on each folder above it, then jailctl check", j.Root, j.User.Name, errors.Unwrap(err))
 		}
 		if err != nil {
-			return fmt.Errorf("root filesystem %s of user %s is missing: %w", j.Root, j.User.Name, errors.Unwrap(err))
+			return fmt.Errorf("root filesystem %s of user %s is missing: %w; create it, or correct root at %s",
+				j.Root, j.User.Name, errors.Unwrap(err), j.Origins["root"])
 		}
 		if !fi.IsDir() {
 			return fmt.Errorf("root filesystem %s of user %s is not a folder", j.Root, j.User.Name)
