@@ -16,7 +16,8 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLA
 
 all: build
 
-# build.conf records the settings, so that install can show what it installs.
+# build.conf records the settings, one per line, so that install can
+# rebuild with them and show what it installs.
 build:
 	$(GOBUILD) -o $(BIN)/ ./cmd/jailsh ./cmd/jailctl
 	@printf 'POLICY_DIR=%s\nSYSLOG_ADDR=%s\nTAGS=%s\n' '$(POLICY_DIR)' '$(SYSLOG_ADDR)' '$(TAGS)' > $(BIN)/build.conf
@@ -46,17 +47,20 @@ test: testroot
 DEPS := openssh-server openssh-client debootstrap rsync git procps iproute2 util-linux tmux ca-certificates
 
 deps:
-	@[ "$$(id -u)" = 0 ] || { echo "make deps: apt-get needs root; run it as root, or with sudo" >&2; exit 1; }
+	@[ "$$(id -u)" = 0 ] || { echo "make $@: apt-get needs root; run it as root, or with sudo" >&2; exit 1; }
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEPS)
 
 # install takes the binaries as make build left them, with the settings
-# they were built with. Sources newer than the binaries rebuild them with
-# those settings; settings given to install itself rebuild them too.
+# they were built with. Sources, go.mod, go.sum or this Makefile newer than
+# the binaries rebuild them with those settings (each line one argument, so
+# that a value may hold spaces). Settings given to install itself rebuild
+# them with those and the defaults. Without a rebuild, root's PATH needs no
+# Go, as under sudo.
 install:
 	@if [ -f $(BIN)/build.conf ] && [ "$(origin POLICY_DIR)$(origin SYSLOG_ADDR)$(origin TAGS)" = filefilefile ]; then \
-	  if [ -n "$$(find . -name '*.go' -newer $(BIN)/build.conf -print -quit)" ]; then \
-	    $(MAKE) --no-print-directory build $$(cat $(BIN)/build.conf); fi; \
+	  if [ -n "$$(find . \( -name '*.go' -o -name go.mod -o -name go.sum -o -name Makefile \) -newer $(BIN)/build.conf -print -quit)" ]; then \
+	    xargs -d '\n' $(MAKE) --no-print-directory build < $(BIN)/build.conf; fi; \
 	else $(MAKE) --no-print-directory build; fi
 	@echo "installing binaries built with:"; sed 's/^/  /' $(BIN)/build.conf
 	install -D -m 0755 $(BIN)/jailsh $(DESTDIR)$(PREFIX)/bin/jailsh
@@ -95,6 +99,6 @@ bench: build testroot
 BENCH_DEPS := hyperfine bubblewrap util-linux bsdutils
 
 bench-deps:
-	@[ "$$(id -u)" = 0 ] || { echo "make deps: apt-get needs root; run it as root, or with sudo" >&2; exit 1; }
+	@[ "$$(id -u)" = 0 ] || { echo "make $@: apt-get needs root; run it as root, or with sudo" >&2; exit 1; }
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BENCH_DEPS)
