@@ -76,9 +76,28 @@ func TestRefusePolicyUnreadableByUser(t *testing.T) {
 	refused(t, r, "jse-alice", "every jailed user must be able to read the policy: run chmod a+r on its files")
 
 	r = jailctl(t, "", "check")
-	want := "user jse-alice cannot read " + file + " (mode 0600, owner 0:0), so every login is refused; run: chmod a+r " + file
+	want := "user jse-alice: cannot read " + file + " (mode 0600, owner 0:0), so every login is refused; run: chmod a+r " + file
 	if r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Errorf("jailctl check of a policy file the user cannot read: %v, want %q", r, want)
+	}
+}
+
+// TestRefuseUnreachableOptionalMount gives jse-dave an optional mount
+// whose source exists in a folder the user cannot search: the mount is
+// not skipped as a missing source would be, and the login is refused.
+func TestRefuseUnreachableOptionalMount(t *testing.T) {
+	closed := filepath.Join(env.base, "closed")
+	if err := os.MkdirAll(filepath.Join(closed, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(closed) })
+	source := filepath.Join(closed, "data")
+	withFile(t, "users.d/jse-dave.toml", fmt.Sprintf("[[mounts]]\nsource = %q\ntarget = \"/mnt\"\noptional = true\n", source))
+
+	r := ssh(t, "jse-dave", "", "echo SHELL-RAN")
+	refused(t, r, "jse-dave", source)
+	if !strings.Contains(r.stderr, "permission denied") {
+		t.Errorf("refusal of an unreachable mount source = %q, want permission denied", r.stderr)
 	}
 }
 

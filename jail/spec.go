@@ -13,6 +13,8 @@
 package jail
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"sort"
 	"time"
@@ -134,9 +136,12 @@ func NewSpec(j *policy.Jail, path string, argv, env []string) *Spec {
 	return s
 }
 
+// exists reports whether an optional mount's source is there. Only a
+// missing path counts as absent: a source the user may not reach is kept,
+// so that its mount fails and refuses the login, rather than vanishing.
 func exists(path string) bool {
 	_, err := os.Stat(path)
-	return err == nil
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // rlimitResources maps the keys under [limits] to setrlimit(2) resources.

@@ -13,14 +13,13 @@ import (
 // identity is an account as the kernel's permission checks see it: a uid,
 // and the ids of its primary and supplementary groups.
 type identity struct {
-	name string
 	uid  int
 	gids map[int]bool
 }
 
 // newIdentity returns the identity of u, with the groups db gives it.
 func newIdentity(u *policy.User, db *policy.GroupDB) identity {
-	id := identity{name: u.Name, uid: u.UID, gids: map[int]bool{u.GID: true}}
+	id := identity{uid: u.UID, gids: map[int]bool{u.GID: true}}
 	for _, name := range db.GroupsOf(u.Name, u.GID) {
 		if g, ok := db.Lookup(name); ok {
 			id.gids[g.GID] = true
@@ -52,9 +51,14 @@ func (id identity) permits(uid, gid int, perm, want fs.FileMode) bool {
 // reachProblem returns why id cannot search every folder above path and
 // then read path (read) or search it (a folder to enter), or "" when it
 // can. jailsh opens the policy and the root filesystem as the user, so a
-// path that root reads may still refuse every login.
+// path that root reads may still refuse every login. Symlinks are followed
+// first, so that the folders checked are the ones the kernel walks. A
+// missing or relative path gives "": other checks report it.
 func reachProblem(id identity, path string, read bool) string {
-	path = filepath.Clean(path)
+	path, err := filepath.EvalSymlinks(path)
+	if err != nil || !filepath.IsAbs(path) {
+		return ""
+	}
 	var chain []string
 	for p := path; ; p = filepath.Dir(p) {
 		chain = append([]string{p}, chain...)
@@ -65,23 +69,19 @@ func reachProblem(id identity, path string, read bool) string {
 	for i, p := range chain {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return "" // a missing path is reported by the other checks
+			return ""
 		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
 		if !ok {
 			return ""
 		}
-		want, fix := accessSearch, "a+x"
+		want, verb, fix := accessSearch, "search", "a+x"
 		if i == len(chain)-1 && read {
-			want, fix = accessRead, "a+r"
+			want, verb, fix = accessRead, "read", "a+r"
 		}
 		if !id.permits(int(st.Uid), int(st.Gid), fi.Mode().Perm(), want) {
-			verb := "search"
-			if want == accessRead {
-				verb = "read"
-			}
-			return fmt.Sprintf("user %s cannot %s %s (mode %04o, owner %d:%d), so every login is refused; run: chmod %s %s",
-				id.name, verb, p, fi.Mode().Perm(), st.Uid, st.Gid, fix, p)
+			return fmt.Sprintf("cannot %s %s (mode %04o, owner %d:%d), so every login is refused; run: chmod %s %s",
+				verb, p, fi.Mode().Perm(), st.Uid, st.Gid, fix, p)
 		}
 	}
 	return ""

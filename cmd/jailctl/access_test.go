@@ -9,7 +9,7 @@ import (
 )
 
 func TestPermitsClasses(t *testing.T) {
-	id := identity{name: "alice", uid: 1000, gids: map[int]bool{1000: true, 50: true}}
+	id := identity{uid: 1000, gids: map[int]bool{1000: true, 50: true}}
 	cases := []struct {
 		name     string
 		uid, gid int
@@ -45,10 +45,10 @@ func TestReachProblemNamesPathAndFix(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An identity that owns nothing here, as a jailed user would.
-	id := identity{name: "alice", uid: 54321, gids: map[int]bool{54321: true}}
+	id := identity{uid: 54321, gids: map[int]bool{54321: true}}
 
 	got := reachProblem(id, file, true)
-	want := "user alice cannot read " + file + " (mode 0600, owner 0:0), so every login is refused; run: chmod a+r " + file
+	want := "cannot read " + file + " (mode 0600, owner 0:0), so every login is refused; run: chmod a+r " + file
 	if got != want {
 		t.Errorf("unreadable file:\n got %q\nwant %q", got, want)
 	}
@@ -66,5 +66,19 @@ func TestReachProblemNamesPathAndFix(t *testing.T) {
 	got = reachProblem(id, file, true)
 	if !strings.Contains(got, "cannot search "+dir+" (mode 0700") || !strings.HasSuffix(got, "run: chmod a+x "+dir) {
 		t.Errorf("folder closed to others: %q, want it named with chmod a+x", got)
+	}
+
+	// A symlink leads to the folder it names, which is the one reported.
+	link := filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"-link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(link) })
+	if got := reachProblem(id, filepath.Join(link, "jailsh.toml"), true); !strings.Contains(got, "cannot search "+dir+" ") {
+		t.Errorf("closed folder behind a symlink: %q, want the folder named", got)
+	}
+
+	if got := reachProblem(id, "relative/path", true); got != "" {
+		t.Errorf("relative path: %q, want no problem reported", got)
 	}
 }

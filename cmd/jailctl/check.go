@@ -74,6 +74,7 @@ func runCheck(args []string) int {
 		fmt.Fprintf(os.Stderr, "jailctl check: %v\n", err)
 		return 1
 	}
+	reported := map[string]bool{}
 	for _, name := range names {
 		u, err := policy.LookupName(passwdFile, name)
 		if err != nil {
@@ -92,7 +93,12 @@ func runCheck(args []string) int {
 			continue
 		}
 		for _, msg := range checkJail(j, *dir, pol.GroupDB) {
-			report("user %s: %s", name, msg)
+			// A path that fails for many users, such as a shared root
+			// filesystem, is reported for the first of them.
+			if !reported[msg] {
+				reported[msg] = true
+				report("user %s: %s", name, msg)
+			}
 		}
 		if *sshd {
 			cfg, err := effectiveSSHDConfig("/usr/sbin/sshd", *sshdConfigFile, name)
@@ -191,6 +197,7 @@ func checkJail(j *policy.Jail, dir string, db *policy.GroupDB) []string {
 		if fi, err := os.Stat(j.User.Home); err != nil || !fi.IsDir() {
 			msgs = append(msgs, fmt.Sprintf("home folder %s is missing", j.User.Home))
 		}
+		reach(j.User.Home, false)
 	}
 	return msgs
 }

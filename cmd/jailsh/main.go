@@ -193,7 +193,11 @@ func checkRoot(j *policy.Jail) error {
 		}
 	}
 	if j.Home {
-		if fi, err := os.Stat(j.User.Home); err != nil || !fi.IsDir() {
+		fi, err := os.Stat(j.User.Home)
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("home folder %s of user %s is out of the user's reach: %w; run chmod a+x on each folder above it, then jailctl check", j.User.Home, j.User.Name, errors.Unwrap(err))
+		}
+		if err != nil || !fi.IsDir() {
 			return fmt.Errorf("home folder %s of user %s is missing; create it, or set home = false", j.User.Home, j.User.Name)
 		}
 	}
