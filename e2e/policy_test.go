@@ -135,6 +135,9 @@ func TestPlaceholderInMountPath(t *testing.T) {
 // the login: jse-dave's home is changed to one with "..".
 func TestPlaceholderOutsidePathRefused(t *testing.T) {
 	withFile(t, "users.d/jse-dave.toml", "[[mounts]]\nsource = \"%h/shared\"\ntarget = \"/srv\"\n")
+	// usermod -d refuses while the account runs a process, and sshd's
+	// session process of the test before may still be ending.
+	waitUserGone(t, "jse-dave", "the tests before")
 	if out, err := exec.Command("usermod", "-d", "/home/../etc", "jse-dave").CombinedOutput(); err != nil {
 		t.Fatalf("usermod -d: %v: %s", err, out)
 	}
