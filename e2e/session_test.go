@@ -104,7 +104,7 @@ func TestSharedPolicyChange(t *testing.T) {
 		t.Errorf("policy of the jail on the new policy = %q, want current", policyOf["erin-jail-2"])
 	}
 
-	// A policy that does not load refuses logins: list says so.
+	// A policy that does not load refuses logins, and list shows invalid.
 	if err := os.WriteFile(extra, []byte("hostname = \n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +137,8 @@ func TestSharedPolicyChange(t *testing.T) {
 }
 
 // TestChangedJailSkipsLinger gives jse-frank an hour of linger, changes
-// the policy while a jail of theirs runs, and logs in on the new policy:
-// the old jail, which no login can join any more, ends with its last
+// the policy while a jail of theirs runs, and logs in on the new policy.
+// No login can join the old jail any more, so it ends with its last
 // session instead of lingering.
 func TestChangedJailSkipsLinger(t *testing.T) {
 	extra := filepath.Join(env.policyDir, "users.d/jse-frank.toml")

@@ -223,7 +223,7 @@ func TestTerminalRestoredAfterCrash(t *testing.T) {
 	if err := exec.Command("kill", "-KILL", fmt.Sprint(init)).Run(); err != nil {
 		t.Fatal(err)
 	}
-	// jailsh tells of the jail's end on a line of its own, with the
+	// jailsh prints the jail's end on a line of its own, with the
 	// terminal back in its modes, and the host's prompt follows.
 	m.waitFor("root@alice-jail:~#\njailsh: the jail ended\nHOST$")
 	m.send("echo status=$?; stty -g | cmp -s - "+env.base+"/stty-crash && echo MODES-RESTORED; echo "+mark(1), "Enter")

@@ -27,9 +27,10 @@ type Info struct {
 	// leaves them empty, and QueryStatus fills them in.
 	Mode     string `json:"mode,omitempty"` // "private" or "shared"
 	Sessions *int   `json:"sessions,omitempty"`
-	// Policy tells of a shared jail whether it was built from the user's
-	// policy as it is now ("current"), as it was ("changed"), or whether
-	// that policy fails to load now ("invalid"). jailctl list fills it in.
+	// Policy is the state of a shared jail's policy: "current" when built
+	// from the user's policy as it is now, "changed" when built from an
+	// older one, "invalid" when the policy fails to load now. jailctl list
+	// fills it in.
 	Policy    string `json:"policy,omitempty"`
 	startTime uint64
 }

@@ -264,8 +264,8 @@ func connectJail(j Info, uid int) (int, error) {
 }
 
 // queryStatus requests the status of jail j, owned by uid, from its init.
-// A login passes the key and the policy time of the jail it looks for,
-// which tells a jail of an older policy that no login will join it;
+// A login passes the key and the policy time of the jail it looks for, so
+// that a jail of an older policy learns that no login will join it.
 // jailctl passes "" and 0.
 func queryStatus(j Info, uid int, key string, policyTime int64) (JailStatus, error) {
 	var st JailStatus

@@ -14,7 +14,7 @@ import (
 
 // findJails returns the running jails, with user names from passwd, and
 // the mode and sessions each jail's init reports. With policies, it also
-// tells of each shared jail whether it runs on the user's current policy.
+// sets each shared jail's Policy: whether it runs on the user's current policy.
 func findJails(policies bool) ([]jail.Info, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("must run as root, since it reads the processes of every jailed user")
